@@ -1,0 +1,3 @@
+from feedsync.cli import main
+
+raise SystemExit(main())

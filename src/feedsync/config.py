@@ -1,0 +1,125 @@
+"""YAML -> frozen Config; every error is collected and reported at once."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+from urllib.parse import urlsplit
+
+import yaml
+
+from feedsync.errors import FeedsyncError
+
+DEFAULT_CONFIG_PATH = Path("config/feedsync.yaml")
+FORMATS = ("rss", "atom")
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """Every setting with its default; relative paths are taken from the current directory."""
+
+    content_dir: Path = Path("seeds")
+    output_dir: Path = Path("output")
+    base_url: str = "http://127.0.0.1:8080/"
+    site_title: str = "feedsync"
+    site_url: str | None = None
+    patterns: tuple[str, ...] = ("*.md", "*.markdown", "*.txt")
+    max_items: int = 50
+    max_file_bytes: int = 1024 * 1024
+    max_field_chars: int = 10_000
+    formats: tuple[str, ...] = FORMATS
+
+    @property
+    def home_url(self) -> str:
+        """The page feeds link to as their website: `site_url`, else the base URL."""
+        return self.site_url or self.base_url
+
+
+def _check_url(name: str, value: object, errors: list[str]) -> str | None:
+    if not isinstance(value, str):
+        errors.append(f"{name}: expected an absolute http(s) URL, got {value!r}")
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        errors.append(
+            f"{name}: {value!r} is not an absolute http(s) URL"
+            " (feeds need absolute self links; write it like https://example.com/feeds/)"
+        )
+        return None
+    return value if value.endswith("/") else value + "/"
+
+
+def _check(raw: Mapping[str, Any], errors: list[str]) -> dict[str, Any]:
+    """Validate each known key; unknown keys are errors so typos never pass silently."""
+    known = {f.name for f in dataclasses.fields(Config)}
+    values: dict[str, Any] = {}
+    for key in sorted(set(raw) - known):
+        errors.append(f"{key}: unknown setting (known: {', '.join(sorted(known))})")
+    for key, value in raw.items():
+        if key not in known:
+            continue
+        if key in ("content_dir", "output_dir"):
+            if isinstance(value, str) and value.strip():
+                values[key] = Path(value)
+            else:
+                errors.append(f"{key}: expected a folder path, got {value!r}")
+        elif key in ("base_url", "site_url"):
+            if key == "site_url" and value is None:
+                values[key] = None
+            elif (url := _check_url(key, value, errors)) is not None:
+                values[key] = url
+        elif key == "site_title":
+            if isinstance(value, str) and value.strip():
+                values[key] = value.strip()
+            else:
+                errors.append(f"{key}: expected a non-empty text, got {value!r}")
+        elif key in ("patterns", "formats"):
+            if (
+                not isinstance(value, list)
+                or not value
+                or not all(isinstance(v, str) and v for v in value)
+            ):
+                errors.append(f"{key}: expected a non-empty list of texts, got {value!r}")
+            elif key == "formats" and (bad := sorted(set(value) - set(FORMATS))):
+                errors.append(f"formats: unknown {bad} (choose from {list(FORMATS)})")
+            else:
+                values[key] = tuple(dict.fromkeys(value))
+        elif key in ("max_items", "max_file_bytes", "max_field_chars"):
+            if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+                values[key] = value
+            else:
+                errors.append(f"{key}: expected a positive whole number, got {value!r}")
+    return values
+
+
+def load(path: Path | None, overrides: Mapping[str, object] | None = None) -> Config:
+    """Read the YAML file at `path` (or the defaults when None), then apply given overrides.
+
+    An override counts only when it is not None, so unset CLI options keep the file's value.
+    """
+    raw: dict[str, Any] = {}
+    if path is not None:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise FeedsyncError(f"{path}: configuration file not found (pass --config PATH)")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise FeedsyncError(f"{path}: cannot read configuration: {exc}")
+        try:
+            loaded = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise FeedsyncError(f"{path}: not valid YAML: {exc}".replace("\n", " "))
+        if loaded is not None and not isinstance(loaded, dict):
+            raise FeedsyncError(f"{path}: expected a mapping of settings, got {type(loaded).__name__}")
+        raw = dict(loaded or {})
+    for key, value in (overrides or {}).items():
+        if value is not None:
+            raw[key] = str(value) if isinstance(value, Path) else value
+    errors: list[str] = []
+    values = _check(raw, errors)
+    if errors:
+        where = f"{path}: " if path is not None else ""
+        raise FeedsyncError(f"{where}bad configuration: " + "; ".join(errors))
+    return Config(**values)

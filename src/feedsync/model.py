@@ -1,0 +1,109 @@
+"""Plain data shared by every stage: articles in, feeds out, problems on the side."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import Enum
+from pathlib import Path
+
+
+class Severity(str, Enum):
+    """An error skips the file (exit 1); a warning is a documented repair and keeps it."""
+
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """Something about one input file a person should look at, with where and why."""
+
+    path: Path
+    line: int | None
+    reason: str
+    severity: Severity = Severity.ERROR
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line or '?'}: {self.severity.value}: {self.reason}"
+
+
+@dataclass(frozen=True, slots=True)
+class Provider:
+    """The publisher of an article; its name is what provider feeds group by."""
+
+    name: str
+    domain: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Image:
+    url: str
+    width: int | None = None
+    height: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    """One article as feeds show it; `source` is its path relative to the content folder."""
+
+    id: str
+    source: str
+    title: str
+    summary: str
+    link: str
+    published_at: datetime
+    updated_at: datetime
+    published: bool
+    provider: Provider | None = None
+    topics: tuple[str, ...] = ()
+    images: tuple[Image, ...] = ()
+
+
+class FeedKind(str, Enum):
+    ALL = "all"
+    TOPIC = "topic"
+    PROVIDER = "provider"
+
+
+@dataclass(frozen=True, slots=True)
+class Feed:
+    """One feed's content, format-free; `path` is relative to the output folder, no suffix."""
+
+    kind: FeedKind
+    key: str
+    name: str
+    path: str
+    articles: tuple[Article, ...]
+    link: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """What one run did, for the summary line, the exit code and (later) the daemon status."""
+
+    files_read: int = 0
+    articles: int = 0
+    published: int = 0
+    scheduled: int = 0
+    feeds: int = 0
+    written: tuple[str, ...] = ()
+    unchanged: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    problems: tuple[Problem, ...] = field(default_factory=tuple)
+
+    @property
+    def files_with_errors(self) -> int:
+        return len({p.path for p in self.problems if p.severity is Severity.ERROR})
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.files_with_errors else 0
+
+    def summary(self) -> str:
+        return (
+            f"{self.files_read} files read, {self.published} articles published"
+            f" ({self.scheduled} scheduled), {self.feeds} feeds: {len(self.written)} files written,"
+            f" {len(self.unchanged)} unchanged, {len(self.removed)} removed;"
+            f" {self.files_with_errors} files with errors"
+        )

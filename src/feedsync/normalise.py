@@ -1,0 +1,263 @@
+"""Front-matter mapping -> Article, or the problems that keep it out; one helper per field.
+
+Documented normalisations (each reported as a warning where it changes what the author wrote):
+text is repaired of mojibake (ftfy), HTML entities are decoded, characters XML 1.0 forbids are
+dropped and whitespace in one-line fields is collapsed; times are converted to UTC, a time
+without a zone is read as UTC; non-ASCII in URLs is percent-encoded.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import uuid
+from collections.abc import Mapping
+from datetime import date, datetime, timezone
+from email.utils import parsedate_to_datetime
+from pathlib import Path, PurePosixPath
+from urllib.parse import quote, urlsplit, urlunsplit
+
+import ftfy
+
+from feedsync.model import Article, Image, Problem, Provider, Severity
+from feedsync.reader import FrontMatter
+from feedsync import slug
+
+# Fixed namespace so ids are the same on every machine and every run.
+ID_NAMESPACE = uuid.UUID("6f1c9a52-3f0e-5b8e-9d7a-4e0c2b1d9f11")
+_XML_FORBIDDEN = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_SPACE = re.compile(r"\s+")
+_URI_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:\S+$")
+_HOST = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$")
+_URL_SAFE = "/:?#[]@!$&'()*+,;=%~-._"
+
+
+class _Field:
+    """Collects problems for one file, each pinned to the line of the key it concerns."""
+
+    def __init__(self, fm: FrontMatter, path: Path, max_chars: int) -> None:
+        self.fm = fm
+        self.path = path
+        self.max_chars = max_chars
+        self.problems: list[Problem] = []
+
+    def report(self, key: str, reason: str, severity: Severity = Severity.ERROR) -> None:
+        self.problems.append(Problem(self.path, self.fm.lines.get(key), reason, severity))
+
+    def warn(self, key: str, reason: str) -> None:
+        self.report(key, reason, Severity.WARNING)
+
+    def text(self, key: str, value: object, *, one_line: bool) -> str:
+        """Clean author text so it is safe in XML and reads as the author meant it."""
+        if value is None:
+            return ""
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            self.warn(key, f"'{key}' should be text, got {type(value).__name__}; ignored")
+            return ""
+        text = str(value)
+        fixed = ftfy.fix_encoding(text)
+        if fixed != text:
+            self.warn(key, f"repaired mis-encoded text (mojibake) in '{key}'")
+        text = html.unescape(fixed)
+        cleaned = _XML_FORBIDDEN.sub("", text)
+        if cleaned != text:
+            self.warn(key, f"removed characters XML does not allow from '{key}'")
+        text = cleaned.replace("\r\n", "\n").replace("\r", "\n")
+        text = _SPACE.sub(" ", text).strip() if one_line else text.strip()
+        if len(text) > self.max_chars:
+            self.warn(key, f"'{key}' is longer than {self.max_chars} characters; cut")
+            text = text[: self.max_chars].rstrip()
+        return text
+
+
+def to_uri(value: object) -> str | None:
+    """An absolute http(s) URL with non-ASCII percent-encoded (RFC 3986), or None."""
+    if not isinstance(value, str):
+        return None
+    value = _XML_FORBIDDEN.sub("", value).strip()
+    if any(c.isspace() for c in value):
+        return None
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname or ""
+        if parts.scheme.lower() not in ("http", "https") or not host:
+            return None
+        ascii_host = host.encode("idna").decode("ascii") if not host.isascii() else host
+    except (ValueError, UnicodeError):
+        return None
+    netloc = parts.netloc if host.isascii() else parts.netloc.replace(host, ascii_host)
+    return urlunsplit(
+        (
+            parts.scheme.lower(),
+            quote(netloc, safe=_URL_SAFE),
+            quote(parts.path, safe=_URL_SAFE),
+            quote(parts.query, safe=_URL_SAFE),
+            quote(parts.fragment, safe=_URL_SAFE),
+        )
+    )
+
+
+def _parse_time(value: object) -> tuple[datetime | None, str | None]:
+    """(UTC time, note) from YAML text, a date, or RFC 2822; (None, reason) when unusable."""
+    note = None
+    if isinstance(value, datetime):
+        when = value
+    elif isinstance(value, date):
+        when, note = datetime(value.year, value.month, value.day), "a date without a time"
+    elif isinstance(value, str) and value.strip():
+        text = value.strip()
+        try:
+            when = datetime.fromisoformat(text)
+        except ValueError:
+            try:
+                when = parsedate_to_datetime(text)
+            except (TypeError, ValueError, IndexError):
+                return None, f"'{text[:60]}' is not a date and time (write 2024-05-10T14:00:00Z)"
+        if len(text) == 10 and note is None:
+            note = "a date without a time"
+    else:
+        return None, "missing"
+    if when.tzinfo is None or when.utcoffset() is None:
+        note = note or "a time without a timezone"
+        when = when.replace(tzinfo=timezone.utc)
+    try:
+        return when.astimezone(timezone.utc), (f"{note}; read as UTC" if note else None)
+    except (OverflowError, ValueError):
+        return None, f"'{value}' is out of range"
+
+
+def article_id(raw_id: object, source: str) -> str:
+    """The stable id: the `id` field if given, else derived from the file's path.
+
+    Derived ids use the path relative to the content folder without its extension, so edits
+    to any field, restarts and changing `.md` to `.markdown` keep the id; moving or renaming
+    the file gives a new one unless the front matter carries an `id`.
+    """
+    if raw_id is not None and not isinstance(raw_id, bool) and str(raw_id).strip():
+        text = _XML_FORBIDDEN.sub("", str(raw_id)).strip()
+        if _URI_SCHEME.match(text):
+            return text
+        return f"urn:uuid:{uuid.uuid5(ID_NAMESPACE, 'id:' + text)}"
+    stem = str(PurePosixPath(source).with_suffix(""))
+    return f"urn:uuid:{uuid.uuid5(ID_NAMESPACE, 'path:' + slug.display(stem))}"
+
+
+def _provider(f: _Field, value: object) -> Provider | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = {"name": value}
+    if not isinstance(value, Mapping):
+        f.warn("provider", "'provider' should have 'name' and 'domain'; ignored")
+        return None
+    name = f.text("provider", value.get("name"), one_line=True)
+    if not name:
+        f.warn("provider", "'provider' has no name; the article is in no provider feed")
+        return None
+    domain = value.get("domain")
+    domain = domain.strip().lower() if isinstance(domain, str) else None
+    return Provider(name, domain if domain and _HOST.match(domain) else None)
+
+
+def _topics(f: _Field, value: object) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list):
+        f.warn("topics", "'topics' should be a list of names; ignored")
+        return ()
+    names: dict[str, str] = {}
+    for item in value:
+        if not isinstance(item, (str, int, float)) or isinstance(item, bool):
+            f.warn("topics", f"topic {item!r} is not a name; ignored")
+            continue
+        name = f.text("topics", item, one_line=True)
+        if name:
+            names.setdefault(slug.key(name), name)
+    return tuple(names.values())
+
+
+def _images(f: _Field, value: object) -> tuple[Image, ...]:
+    if not isinstance(value, list):
+        if value is not None:
+            f.warn("images", "'images' should be a list; ignored")
+        return ()
+    images = []
+    for item in value:
+        url = to_uri(item.get("url")) if isinstance(item, Mapping) else None
+        if url is None:
+            f.warn("images", "an image without a usable http(s) 'url' was ignored")
+            continue
+        size = [item.get(k) for k in ("width", "height")]
+        width, height = (v if isinstance(v, int) and not isinstance(v, bool) and v > 0 else None
+                         for v in size)
+        images.append(Image(url, width, height))
+    return tuple(images)
+
+
+def normalise(fm: FrontMatter, path: Path, source: str, max_chars: int = 10_000
+              ) -> tuple[Article | None, list[Problem]]:
+    """Build the Article for one file; errors leave it out, warnings ride along."""
+    raw = fm.data
+    f = _Field(fm, path, max_chars)
+
+    title = f.text("title", raw.get("title"), one_line=True)
+    if not title:
+        f.report("title", "no title: add 'title: \"...\"' to the front matter")
+
+    link = None
+    for key in ("webUrl", "originalUrl"):
+        if raw.get(key) is None:
+            continue
+        link = to_uri(raw.get(key))
+        if link:
+            break
+        f.warn(key, f"'{key}' is not an absolute http(s) URL")
+    if not link:
+        f.report("webUrl", "no usable link: add an absolute http(s) 'webUrl' or 'originalUrl'")
+
+    published_at, note = _parse_time(raw.get("publishedDateTime"))
+    if published_at is None:
+        f.report("publishedDateTime", f"publishedDateTime: {note}")
+    elif note:
+        f.warn("publishedDateTime", f"publishedDateTime is {note}")
+
+    updated_at = published_at
+    for key in ("updatedDateTime", "updated"):
+        if raw.get(key) is not None:
+            when, why = _parse_time(raw.get(key))
+            if when is None:
+                f.warn(key, f"{key}: {why}; using publishedDateTime")
+            else:
+                updated_at = when
+            break
+
+    flag = raw.get("published")
+    if flag is None and "published" not in raw:
+        f.warn("published", "no 'published' field; treated as unpublished")
+    elif not isinstance(flag, bool):
+        f.warn("published", f"'published' is {flag!r}, not true or false; treated as unpublished")
+
+    summary = f.text("excerpt", raw.get("excerpt"), one_line=False)
+    provider = _provider(f, raw.get("provider"))
+    topics = _topics(f, raw.get("topics"))
+    images = _images(f, raw.get("images"))
+
+    if any(p.severity is Severity.ERROR for p in f.problems):
+        return None, f.problems
+    assert published_at is not None and updated_at is not None and link is not None
+    article = Article(
+        id=article_id(raw.get("id"), source),
+        source=source,
+        title=title,
+        summary=summary,
+        link=link,
+        published_at=published_at,
+        updated_at=updated_at,
+        published=flag is True,
+        provider=provider,
+        topics=topics,
+        images=images,
+    )
+    return article, f.problems

@@ -1,0 +1,127 @@
+"""Bytes -> output folder: containment, skip-if-same, atomic replace, stale-file removal."""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from feedsync.errors import OutputError
+
+log = logging.getLogger(__name__)
+
+TEMP_PREFIX = ".feedsync-tmp-"
+FILE_MODE = 0o644  # mkstemp makes 0600 files; web servers must be able to read feeds
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    written: tuple[str, ...]
+    unchanged: tuple[str, ...]
+    removed: tuple[str, ...]
+
+
+def contained(out_dir: Path, relative: str) -> Path:
+    """The target path, refusing anything that would land outside `out_dir`."""
+    root = out_dir.resolve()
+    target = (root / relative).resolve()
+    if not target.is_relative_to(root) or target == root:
+        raise OutputError(f"{relative}: refusing to write outside {out_dir}")
+    return target
+
+
+def write_atomic(target: Path, data: bytes) -> None:
+    """Temp file in the same folder, fsync, rename: readers see the old file or the new one."""
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f"{TEMP_PREFIX}{target.name}.")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fchmod(f.fileno(), FILE_MODE)
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _same(target: Path, data: bytes) -> bool:
+    """Compare before replacing, so readers polling with ETag/Last-Modified see no churn."""
+    try:
+        if target.stat().st_size != len(data):
+            return False
+        return target.read_bytes() == data
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+        return False
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def sync(
+    out_dir: Path,
+    files: Mapping[str, bytes],
+    managed: Iterable[str],
+    suffixes: Iterable[str],
+) -> Outcome:
+    """Make `out_dir` hold exactly `files` among the managed folders and suffixes.
+
+    `managed` names folders (relative, "" for the top) whose files with one of `suffixes` belong
+    to feedsync: those not in `files` are removed. Anything else in the folder is left alone.
+    """
+    written: list[str] = []
+    unchanged: list[str] = []
+    removed: list[str] = []
+    touched_dirs: set[Path] = set()
+    suffixes = tuple(suffixes)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for relative in sorted(files):
+            target = contained(out_dir, relative)
+            data = files[relative]
+            if _same(target, data):
+                unchanged.append(relative)
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(target, data)
+            touched_dirs.add(target.parent)
+            written.append(relative)
+        wanted = {contained(out_dir, r) for r in files}
+        for folder in sorted(set(managed)):
+            where = out_dir / folder if folder else out_dir
+            if not where.is_dir() or where.is_symlink():
+                continue
+            for entry in sorted(where.iterdir()):
+                stale_temp = entry.name.startswith(TEMP_PREFIX)
+                ours = entry.suffix in suffixes and not entry.name.startswith(".")
+                if not entry.is_file() or entry.is_symlink() or not (stale_temp or ours):
+                    continue
+                if stale_temp or entry.resolve() not in wanted:
+                    entry.unlink()
+                    touched_dirs.add(where)
+                    if not stale_temp:
+                        removed.append(entry.relative_to(out_dir).as_posix())
+        for folder in sorted(touched_dirs):
+            _fsync_dir(folder)
+    except OutputError:
+        raise
+    except OSError as exc:
+        raise OutputError(
+            f"cannot write to {out_dir}: {exc.strerror or exc}"
+            f"{f' ({exc.filename})' if exc.filename else ''};"
+            " feeds already there are unchanged. Check free space and permissions."
+        ) from exc
+    return Outcome(tuple(written), tuple(unchanged), tuple(removed))
