@@ -84,7 +84,8 @@ def parse(data: bytes, path: Path) -> FrontMatter | Problem:
         data_ = yaml.load(body, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 2 if mark is not None else None
+        # Errors found at the end of the block point at the closing fence: show the last YAML line.
+        line = max(2, min(mark.line + 2, end)) if mark is not None else None
         what = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         return Problem(path, line, f"invalid YAML in front matter: {what}")
     except RecursionError:

@@ -1,0 +1,83 @@
+"""Fixtures shared by the suite: article files in tmp_path folders, one-shot runs, shared data."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+import yaml
+
+from feedsync import config, generate
+from feedsync.model import Report
+
+FIXED_NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+CORPUS = SHARED / "corpus" / "powerapps-news"
+SCHEMAS = SHARED / "schemas"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--update-golden", action="store_true",
+                     help="rewrite tests/golden/ from the current output")
+
+
+@pytest.fixture
+def update_golden(request: pytest.FixtureRequest) -> bool:
+    return bool(request.config.getoption("--update-golden"))
+
+
+def article_text(
+    title: str = "A title",
+    *,
+    day: str = "2024-05-01",
+    time: str = "12:00:00Z",
+    link: str | None = None,
+    published: Any = True,
+    provider: str | None = "Example News",
+    domain: str = "news.example.com",
+    topics: list[str] | None = None,
+    images: list[dict[str, Any]] | None = None,
+    excerpt: str | None = "An excerpt.",
+    **extra: Any,
+) -> str:
+    """A front-matter file in the seed format, with overridable fields (None drops a field)."""
+    slugged = "-".join(title.lower().split())[:40]
+    fields: dict[str, Any] = {
+        "category": "news",
+        "title": title,
+        "excerpt": excerpt,
+        "publishedDateTime": f"{day}T{time}",
+        "webUrl": link or f"https://news.example.com/{day}/{slugged}",
+        "type": "article",
+        "quality": 50,
+        "heat": 50,
+        "published": published,
+        "provider": {"name": provider, "domain": domain} if provider else None,
+        "topics": topics,
+        "images": images,
+        "secured": "c2VjcmV0;c2VjcmV0==",
+    }
+    fields.update(extra)
+    body = yaml.safe_dump({k: v for k, v in fields.items() if v is not None},
+                          allow_unicode=True, sort_keys=False)
+    return f"---\n{body}---\n\n"
+
+
+@pytest.fixture
+def write_article() -> Callable[..., Path]:
+    def write(folder: Path, name: str, title: str = "A title", **fields: Any) -> Path:
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / name
+        path.write_text(article_text(title, **fields), encoding="utf-8")
+        return path
+
+    return write
+
+
+def generate_once(content: Path, out: Path, now: datetime = FIXED_NOW, **settings: Any) -> Report:
+    """One `feedsync generate` through the library, as the CLI runs it."""
+    cfg = config.load(None, {"content_dir": content, "output_dir": out, **settings})
+    return generate.run(cfg, now)

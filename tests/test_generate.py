@@ -1,0 +1,201 @@
+"""generate + render end to end: tmp_path content folders in, feeds read back with feedparser."""
+
+from datetime import timedelta
+
+import feedparser
+import pytest
+
+from conftest import FIXED_NOW, generate_once
+
+
+def parse(path):
+    feed = feedparser.parse(path.read_bytes())
+    assert not feed.bozo, f"{path}: {feed.get('bozo_exception')}"
+    return feed
+
+
+def titles(path):
+    return [e.title for e in parse(path).entries]
+
+
+def test_topic_feed_lists_newest_first(tmp_path, write_article):
+    write_article(tmp_path / "in", "a.md", title="Old", topics=["AI"], day="2023-05-01")
+    write_article(tmp_path / "in", "b.md", title="New", topics=["AI"], day="2023-06-01")
+    generate_once(tmp_path / "in", tmp_path / "out")
+    for ext in ("rss", "atom"):
+        assert titles(tmp_path / f"out/topics/ai.{ext}") == ["New", "Old"]
+
+
+def test_each_article_is_in_exactly_its_topic_and_provider_feeds(tmp_path, write_article):
+    content = tmp_path / "in"
+    write_article(content, "1.md", title="One", topics=["AI", "Robotics"], provider="Acme",
+                  day="2024-01-01")
+    write_article(content, "2.md", title="Two", topics=["robotics"], provider="Beta",
+                  day="2024-01-02")
+    write_article(content, "3.md", title="Three", topics=None, provider="Acme", day="2024-01-03")
+    write_article(content, "4.md", title="Draft", topics=["AI"], provider="Acme",
+                  published=False, day="2024-01-04")
+    report = generate_once(content, tmp_path / "out")
+    out = tmp_path / "out"
+    assert report.published == 3 and report.exit_code == 0
+    expected = {
+        "all": ["Three", "Two", "One"],
+        "topics/ai": ["One"],
+        "topics/robotics": ["Two", "One"],
+        "providers/acme": ["Three", "One"],
+        "providers/beta": ["Two"],
+    }
+    for path, want in expected.items():
+        assert titles(out / f"{path}.rss") == want
+        assert titles(out / f"{path}.atom") == want
+    written = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    assert written == sorted(f"{p}.{e}" for p in expected for e in ("rss", "atom"))
+
+
+def test_feeds_carry_absolute_percent_encoded_self_links(tmp_path, write_article):
+    write_article(tmp_path / "in", "a.md", topics=["Künstliche Intelligenz"])
+    generate_once(tmp_path / "in", tmp_path / "out", base_url="https://feeds.example.org/news")
+    atom = parse(tmp_path / "out/topics/künstliche-intelligenz.atom")
+    self_links = [l.href for l in atom.feed.links if l.rel == "self"]
+    assert self_links == ["https://feeds.example.org/news/topics/k%C3%BCnstliche-intelligenz.atom"]
+    rss = parse(tmp_path / "out/topics/künstliche-intelligenz.rss")
+    assert [l.href for l in rss.feed.links if l.rel == "self"] == [
+        "https://feeds.example.org/news/topics/k%C3%BCnstliche-intelligenz.rss"]
+
+
+def test_feed_dates_come_from_the_content_not_the_clock(tmp_path, write_article):
+    write_article(tmp_path / "in", "a.md", title="A", day="2024-03-01", time="10:00:00+02:00")
+    write_article(tmp_path / "in", "b.md", title="B", day="2024-02-01",
+                  updatedDateTime="2024-03-05T00:00:00Z")
+    generate_once(tmp_path / "in", tmp_path / "a")
+    generate_once(tmp_path / "in", tmp_path / "b", now=FIXED_NOW + timedelta(days=400))
+    for name in ("all.rss", "all.atom"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+    atom = parse(tmp_path / "a/all.atom")
+    assert atom.feed.updated == "2024-03-05T00:00:00+00:00"
+    assert atom.entries[0].published == "2024-03-01T08:00:00+00:00"
+    rss = parse(tmp_path / "a/all.rss")
+    assert rss.entries[0].published == "Fri, 01 Mar 2024 08:00:00 +0000"
+    assert rss.feed.updated == "Tue, 05 Mar 2024 00:00:00 +0000"
+
+
+@pytest.mark.parametrize("title", [
+    "Tools & tricks: when x < y",
+    "Ends with ]]> and <script>alert(1)</script>",
+    "“Quotes” 'single' \"double\" — 人工智能 🤖",
+])
+def test_anything_an_author_types_comes_back_exactly(tmp_path, write_article, title):
+    write_article(tmp_path / "in", "a.md", title=title, excerpt=f"About {title}")
+    generate_once(tmp_path / "in", tmp_path / "out")
+    for ext in ("rss", "atom"):
+        entry = parse(tmp_path / f"out/all.{ext}").entries[0]
+        assert entry.title == title
+        assert entry.summary == f"About {title}".replace("&", "&amp;").replace(
+            "<", "&lt;").replace(">", "&gt;")  # HTML text that displays as typed
+
+
+def test_items_carry_provider_categories_image_and_a_stable_guid(tmp_path, write_article):
+    write_article(tmp_path / "in", "a.md", title="A", provider="Acme", domain="acme.example",
+                  topics=["AI", "Open Source"],
+                  images=[{"url": "https://acme.example/a.jpg", "width": 640, "height": 480},
+                          {"url": "https://acme.example/b.jpg"}])
+    generate_once(tmp_path / "in", tmp_path / "out")
+    rss, atom = (parse(tmp_path / f"out/all.{e}").entries[0] for e in ("rss", "atom"))
+    for entry in (rss, atom):
+        assert entry.author == "Acme"
+        assert [t.term for t in entry.tags] == ["AI", "Open Source"]
+        assert entry.media_content[0]["url"] == "https://acme.example/a.jpg"
+        assert entry.media_content[0]["width"] == "640"
+    assert rss.id == atom.id and rss.id.startswith("urn:uuid:")
+    assert rss.guidislink is False
+    assert "c2VjcmV0" not in (tmp_path / "out/all.rss").read_text()
+
+
+def test_same_input_gives_identical_bytes_and_a_second_run_rewrites_nothing(tmp_path,
+                                                                           write_article):
+    for i in range(5):
+        write_article(tmp_path / "in", f"{i}.md", title=f"T{i}", topics=["AI"], day=f"2024-01-0{i+1}")
+    first = generate_once(tmp_path / "in", tmp_path / "out")
+    snapshot = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in (tmp_path / "out").rglob("*.*")}
+    second = generate_once(tmp_path / "in", tmp_path / "out")
+    assert len(first.written) == len(snapshot) and second.written == ()
+    assert {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in snapshot} == snapshot
+
+
+def test_a_change_no_feed_shows_rewrites_nothing(tmp_path, write_article):
+    write_article(tmp_path / "in", "a.md", title="A", quality=1, heat=1)
+    generate_once(tmp_path / "in", tmp_path / "out")
+    write_article(tmp_path / "in", "a.md", title="A", quality=99, heat=99, secured="changed")
+    assert generate_once(tmp_path / "in", tmp_path / "out").written == ()
+
+
+def test_a_topic_that_loses_its_last_article_loses_its_feeds(tmp_path, write_article):
+    write_article(tmp_path / "in", "a.md", title="A", topics=["AI"])
+    write_article(tmp_path / "in", "b.md", title="B", topics=["Robotics"])
+    generate_once(tmp_path / "in", tmp_path / "out")
+    write_article(tmp_path / "in", "b.md", title="B", topics=["Robotics"], published=False)
+    report = generate_once(tmp_path / "in", tmp_path / "out")
+    assert sorted(report.removed) == ["topics/robotics.atom", "topics/robotics.rss"]
+    assert not (tmp_path / "out/topics/robotics.rss").exists()
+    assert (tmp_path / "out/topics/ai.rss").exists()
+
+
+def test_a_future_article_appears_once_its_time_comes(tmp_path, write_article):
+    write_article(tmp_path / "in", "a.md", title="Embargoed", day="2026-06-01")
+    report = generate_once(tmp_path / "in", tmp_path / "out")
+    assert titles(tmp_path / "out/all.atom") == [] and report.scheduled == 1
+    generate_once(tmp_path / "in", tmp_path / "out", now=FIXED_NOW + timedelta(days=200))
+    assert titles(tmp_path / "out/all.atom") == ["Embargoed"]
+
+
+def test_one_bad_file_is_reported_and_the_rest_published(tmp_path, write_article, caplog):
+    write_article(tmp_path / "in", "good.md", title="Good")
+    (tmp_path / "in/bad.md").write_text("---\ntitle: [oops\n---\n")
+    report = generate_once(tmp_path / "in", tmp_path / "out")
+    assert titles(tmp_path / "out/all.atom") == ["Good"]
+    assert report.exit_code == 1 and report.files_with_errors == 1
+    assert any("bad.md:2" in r.getMessage() for r in caplog.records)
+
+
+def test_the_feed_cap_keeps_the_newest(tmp_path, write_article):
+    for i in range(1, 8):
+        write_article(tmp_path / "in", f"{i}.md", title=f"T{i}", day=f"2024-01-0{i}")
+    generate_once(tmp_path / "in", tmp_path / "out", max_items=3)
+    assert titles(tmp_path / "out/all.rss") == ["T7", "T6", "T5"]
+
+
+def test_hidden_temp_and_unmatched_files_are_not_articles(tmp_path, write_article):
+    content = tmp_path / "in"
+    write_article(content, "real.md", title="Real")
+    for name in (".hidden.md", "real.md~", ".real.md.swp", "#real.md#", "notes.yaml", "x.bak"):
+        write_article(content, name, title=name)
+    write_article(content / ".git", "x.md", title="in .git")
+    write_article(content / "sub" / "deeper", "nested.markdown", title="Nested", day="2024-04-01")
+    report = generate_once(content, tmp_path / "out")
+    assert report.files_read == 2
+    assert titles(tmp_path / "out/all.atom") == ["Real", "Nested"]
+
+
+def test_duplicate_ids_keep_the_first_file_and_report_the_other(tmp_path, write_article):
+    write_article(tmp_path / "in", "a.md", title="First", id="same")
+    write_article(tmp_path / "in", "b.md", title="Second", id="same")
+    report = generate_once(tmp_path / "in", tmp_path / "out")
+    assert titles(tmp_path / "out/all.atom") == ["First"]
+    assert any("already used by a.md" in p.reason for p in report.problems)
+
+
+def test_symlinks_out_of_the_content_folder_are_refused(tmp_path, write_article):
+    secret = write_article(tmp_path / "secret", "s.md", title="Secret")
+    write_article(tmp_path / "in", "a.md", title="A")
+    (tmp_path / "in/link.md").symlink_to(secret)
+    (tmp_path / "in/loop").symlink_to(tmp_path / "in")
+    report = generate_once(tmp_path / "in", tmp_path / "out")
+    assert titles(tmp_path / "out/all.atom") == ["A"]
+    assert any("outside the content folder" in p.reason for p in report.problems)
+
+
+def test_an_output_folder_inside_the_content_folder_is_not_read(tmp_path, write_article):
+    write_article(tmp_path / "in", "a.md", title="A")
+    write_article(tmp_path / "in/out", "trap.md", title="Trap")
+    report = generate_once(tmp_path / "in", tmp_path / "in/out")
+    assert report.files_read == 1
