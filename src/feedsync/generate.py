@@ -88,7 +88,9 @@ def run(cfg: Config, now: datetime, *, write: bool = True, progress: Progress | 
     selection = select(found.articles, now, cfg.max_items)
     for note in selection.notes:
         log.warning("%s", note)
-    written = unchanged = removed = ()
+    written: tuple[str, ...] = ()
+    unchanged: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
     if write:
         outcome = writer.sync(
             cfg.output_dir,
@@ -97,10 +99,10 @@ def run(cfg: Config, now: datetime, *, write: bool = True, progress: Progress | 
             render.EXTENSIONS.values(),
         )
         written, unchanged, removed = outcome.written, outcome.unchanged, outcome.removed
-        for name in written:
-            log.info("wrote %s", name)
-        for name in removed:
-            log.info("removed %s", name)
+        for relative in written:
+            log.info("wrote %s", relative)
+        for relative in removed:
+            log.info("removed %s", relative)
     return Report(
         files_read=found.files,
         articles=len(found.articles),

@@ -85,16 +85,16 @@ def parse(data: bytes, path: Path) -> FrontMatter | Problem:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         # Errors found at the end of the block point at the closing fence: show the last YAML line.
-        line = max(2, min(mark.line + 2, end)) if mark is not None else None
+        where = max(2, min(mark.line + 2, end)) if mark is not None else None
         what = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        return Problem(path, line, f"invalid YAML in front matter: {what}")
+        return Problem(path, where, f"invalid YAML in front matter: {what}")
     except RecursionError:
         return Problem(path, None, "front matter is nested too deeply")
     if not isinstance(data_, dict):
         kind = "empty" if data_ is None else f"a {type(data_).__name__}"
         return Problem(path, 2, f"front matter is {kind}, expected 'key: value' lines")
-    key_lines = {}
-    for number, line in enumerate(lines[1:end], start=2):
-        if m := _TOP_KEY.match(line):
+    key_lines: dict[str, int] = {}
+    for number, text_line in enumerate(lines[1:end], start=2):
+        if m := _TOP_KEY.match(text_line):
             key_lines.setdefault(m.group(1), number)
     return FrontMatter({str(k): v for k, v in data_.items()}, key_lines)

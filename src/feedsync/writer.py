@@ -100,8 +100,8 @@ def sync(
             touched_dirs.add(target.parent)
             written.append(relative)
         wanted = {contained(out_dir, r) for r in files}
-        for folder in sorted(set(managed)):
-            where = out_dir / folder if folder else out_dir
+        for name in sorted(set(managed)):
+            where = out_dir / name if name else out_dir
             if not where.is_dir() or where.is_symlink():
                 continue
             for entry in sorted(where.iterdir()):
