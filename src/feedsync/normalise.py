@@ -1,9 +1,9 @@
 """Front-matter mapping -> Article, or the problems that keep it out; one helper per field.
 
-Documented normalisations (each reported as a warning where it changes what the author wrote):
-text is repaired of mojibake (ftfy), HTML entities are decoded, characters XML 1.0 forbids are
-dropped and whitespace in one-line fields is collapsed; times are converted to UTC, a time
-without a zone is read as UTC; non-ASCII in URLs is percent-encoded.
+Documented normalisations. Reported as warnings: mojibake repaired (ftfy), characters XML 1.0
+forbids dropped, over-long fields cut, a time without a zone read as UTC. Silent, because real
+files are full of them: HTML entities decoded, whitespace in one-line fields collapsed, times
+converted to UTC, non-ASCII in URLs percent-encoded.
 """
 
 from __future__ import annotations
