@@ -76,6 +76,7 @@ class Feed:
     path: str
     articles: tuple[Article, ...]
     link: str | None = None
+    labels: tuple[tuple[str, str], ...] = ()  # topic key -> the name its feed uses
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +92,7 @@ class Report:
     unchanged: tuple[str, ...] = ()
     removed: tuple[str, ...] = ()
     problems: tuple[Problem, ...] = field(default_factory=tuple)
+    next_due: datetime | None = None  # when the next scheduled article comes out
 
     @property
     def files_with_errors(self) -> int:

@@ -93,10 +93,10 @@ def _entry(fg: FeedGenerator, article: Article, fmt: str, names: Mapping[str, st
         fe.media.thumbnail({"url": lead.url, **size}, group=None)
 
 
-def render(feed: Feed, fmt: str, site: Site, names: Mapping[str, str] | None = None) -> bytes:
+def render(feed: Feed, fmt: str, site: Site) -> bytes:
     """The bytes of one feed file in `fmt` ('rss' or 'atom').
 
-    `names` maps topic keys to the spelling their feed uses, so categories agree across items.
+    Categories use the spelling each topic's own feed uses (`feed.labels`), so they agree.
     """
     fg = FeedGenerator()
     fg.load_extension("media")
@@ -111,7 +111,7 @@ def render(feed: Feed, fmt: str, site: Site, names: Mapping[str, str] | None = N
     fg.generator("feedsync")
     fg.updated(updated(feed))
     for article in feed.articles:
-        _entry(fg, article, fmt, names or {})
+        _entry(fg, article, fmt, dict(feed.labels))
     if fmt == "rss":
         return fg.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True)
     return fg.atom_str(pretty=True, encoding="UTF-8", xml_declaration=True)

@@ -1,14 +1,17 @@
-"""Articles + now -> the feeds to publish: published only, grouped, newest first, capped."""
+"""Index + now -> the feeds to publish: published only, newest first, capped, named, slugged."""
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 from feedsync import slug
+from feedsync.index import ALL, Index, Ref
 from feedsync.model import Article, Feed, FeedKind
+
+FOLDERS = {FeedKind.TOPIC: "topics", FeedKind.PROVIDER: "providers"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,7 +21,6 @@ class Selection:
     scheduled: int
     next_due: datetime | None
     notes: tuple[str, ...]
-    topic_names: dict[str, str]
 
 
 def order(article: Article) -> tuple[float, str]:
@@ -30,69 +32,54 @@ def is_visible(article: Article, now: datetime) -> bool:
     return article.published and article.published_at <= now
 
 
-def _best_name(spellings: Counter[str]) -> str:
-    """The spelling most articles use; ties go to the smallest, so it is stable."""
-    return min(spellings, key=lambda s: (-spellings[s], s))
+def paths(keys_by_kind: Mapping[FeedKind, Iterable[str]]) -> tuple[dict[Ref, str], list[str]]:
+    """Output path (no suffix) of every feed that exists; notes on names that had to be bent."""
+    result: dict[Ref, str] = {ALL: "all"}
+    notes: list[str] = []
+    for kind, folder in FOLDERS.items():
+        slugs, kind_notes = slug.assign(keys_by_kind.get(kind, ()))
+        result.update(((kind, k), f"{folder}/{s}") for k, s in slugs.items())
+        notes.extend(f"{folder}: {n}" for n in kind_notes)
+    return result, notes
 
 
-def _group(
-    kind: FeedKind,
-    folder: str,
-    members: dict[str, list[Article]],
-    spellings: dict[str, Counter[str]],
-    links: dict[str, str | None],
-    max_items: int,
-) -> tuple[list[Feed], list[str]]:
-    slugs, notes = slug.assign(members)
-    feeds = [
-        Feed(
-            kind=kind,
-            key=k,
-            name=_best_name(spellings[k]),
-            path=f"{folder}/{slugs[k]}",
-            articles=tuple(members[k][:max_items]),
-            link=links.get(k),
-        )
-        for k in sorted(members, key=lambda k: slugs[k])
-    ]
-    return feeds, [f"{folder}: {n}" for n in notes]
+def existing(index: Index, now: datetime) -> dict[FeedKind, set[str]]:
+    """Topics and providers with at least one article a reader may see at `now`."""
+    keys: dict[FeedKind, set[str]] = {kind: set() for kind in FOLDERS}
+    for ref in index.members:
+        if ref != ALL and index.has_visible(ref, now):
+            keys[ref[0]].add(ref[1])
+    return keys
+
+
+def build(index: Index, ref: Ref, path: str, now: datetime, max_items: int) -> Feed:
+    """One feed's content at `now`, with everything rendering needs and nothing else."""
+    articles = tuple(index.visible(ref, now, max_items))
+    link = None
+    if ref[0] is FeedKind.PROVIDER:
+        domain = next((a.provider.domain for a in articles if a.provider and a.provider.domain),
+                      None)
+        link = f"https://{domain}/" if domain else None
+    topics = {slug.key(t) for a in articles for t in a.topics}
+    labels = tuple(sorted((k, index.name((FeedKind.TOPIC, k))) for k in topics))
+    return Feed(kind=ref[0], key=ref[1], name=index.name(ref) if ref != ALL else "", path=path,
+                articles=articles, link=link, labels=labels)
 
 
 def select(articles: Iterable[Article], now: datetime, max_items: int) -> Selection:
-    """Everything a reader may see at `now`: one feed of all, one per topic and per provider."""
-    pool = list(articles)
-    visible = sorted((a for a in pool if is_visible(a, now)), key=order)
-    future = [a.published_at for a in pool if a.published and a.published_at > now]
-
-    topics: dict[str, list[Article]] = {}
-    topic_names: dict[str, Counter[str]] = {}
-    providers: dict[str, list[Article]] = {}
-    provider_names: dict[str, Counter[str]] = {}
-    provider_links: dict[str, str | None] = {}
-    for a in visible:
-        for name in a.topics:
-            k = slug.key(name)
-            topics.setdefault(k, []).append(a)
-            topic_names.setdefault(k, Counter())[name] += 1
-        if a.provider is not None:
-            k = slug.key(a.provider.name)
-            providers.setdefault(k, []).append(a)
-            provider_names.setdefault(k, Counter())[a.provider.name] += 1
-            if a.provider.domain and k not in provider_links:
-                provider_links[k] = f"https://{a.provider.domain}/"
-
-    topic_feeds, topic_notes = _group(
-        FeedKind.TOPIC, "topics", topics, topic_names, {}, max_items
-    )
-    provider_feeds, provider_notes = _group(
-        FeedKind.PROVIDER, "providers", providers, provider_names, provider_links, max_items
-    )
-    everything = Feed(FeedKind.ALL, "", "", "all", tuple(visible[:max_items]))
+    """Every feed for a list of articles at once (what `check` and small callers need)."""
+    index = Index()
+    for article in articles:
+        index.set_record(article.source, Path(article.source), None, article, ())
+    feed_paths, notes = paths(existing(index, now))
+    feeds = sorted((build(index, ref, p, now, max_items) for ref, p in feed_paths.items()),
+                   key=lambda f: (f.kind is not FeedKind.ALL, f.path))
+    published, scheduled = index.counts(now)
+    due = index.next_due(now)
     return Selection(
-        feeds=(everything, *topic_feeds, *provider_feeds),
-        published=len(visible),
-        scheduled=len(future),
-        next_due=min(future, default=None),
-        notes=(*topic_notes, *provider_notes),
-        topic_names={f.key: f.name for f in topic_feeds},
+        feeds=tuple(feeds),
+        published=published,
+        scheduled=scheduled,
+        next_due=datetime.fromtimestamp(due, now.tzinfo) if due is not None else None,
+        notes=tuple(notes),
     )

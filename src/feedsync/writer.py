@@ -71,35 +71,76 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+def _error(out_dir: Path, exc: OSError) -> OutputError:
+    return OutputError(
+        f"cannot write to {out_dir}: {exc.strerror or exc}"
+        f"{f' ({exc.filename})' if exc.filename else ''};"
+        " feeds already there are unchanged. Check free space and permissions."
+    )
+
+
+def _write(out_dir: Path, files: Mapping[str, bytes], written: list[str], unchanged: list[str],
+           touched: set[Path]) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for relative in sorted(files):
+        target = contained(out_dir, relative)
+        data = files[relative]
+        if _same(target, data):
+            unchanged.append(relative)
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(target, data)
+        touched.add(target.parent)
+        written.append(relative)
+
+
+def apply(out_dir: Path, files: Mapping[str, bytes], deletes: Iterable[str]) -> Outcome:
+    """Write `files` and delete `deletes` (paths relative to `out_dir`); nothing else is looked at.
+
+    The daemon's path: the work is proportional to what changed, not to the output folder.
+    """
+    written: list[str] = []
+    unchanged: list[str] = []
+    removed: list[str] = []
+    touched: set[Path] = set()
+    try:
+        _write(out_dir, files, written, unchanged, touched)
+        for relative in sorted(set(deletes)):
+            target = contained(out_dir, relative)
+            try:
+                target.unlink()
+            except FileNotFoundError:
+                continue
+            touched.add(target.parent)
+            removed.append(relative)
+        for folder in sorted(touched):
+            _fsync_dir(folder)
+    except OSError as exc:
+        raise _error(out_dir, exc) from exc
+    return Outcome(tuple(written), tuple(unchanged), tuple(removed))
+
+
 def sync(
     out_dir: Path,
     files: Mapping[str, bytes],
     managed: Iterable[str],
     suffixes: Iterable[str],
+    keep: Iterable[str] = (),
 ) -> Outcome:
-    """Make `out_dir` hold exactly `files` among the managed folders and suffixes.
+    """Write `files`, then make the managed folders hold nothing else of ours but `keep`.
 
     `managed` names folders (relative, "" for the top) whose files with one of `suffixes` belong
-    to feedsync: those not in `files` are removed. Anything else in the folder is left alone.
+    to feedsync: those neither written nor kept are removed, as are temp files a killed run left.
+    Anything else in the folder is left alone.
     """
     written: list[str] = []
     unchanged: list[str] = []
     removed: list[str] = []
-    touched_dirs: set[Path] = set()
+    touched: set[Path] = set()
     suffixes = tuple(suffixes)
     try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        for relative in sorted(files):
-            target = contained(out_dir, relative)
-            data = files[relative]
-            if _same(target, data):
-                unchanged.append(relative)
-                continue
-            target.parent.mkdir(parents=True, exist_ok=True)
-            write_atomic(target, data)
-            touched_dirs.add(target.parent)
-            written.append(relative)
-        wanted = {contained(out_dir, r) for r in files}
+        _write(out_dir, files, written, unchanged, touched)
+        wanted = {contained(out_dir, r) for r in (*files, *keep)}
         for name in sorted(set(managed)):
             where = out_dir / name if name else out_dir
             if not where.is_dir() or where.is_symlink():
@@ -111,17 +152,13 @@ def sync(
                     continue
                 if stale_temp or entry.resolve() not in wanted:
                     entry.unlink()
-                    touched_dirs.add(where)
+                    touched.add(where)
                     if not stale_temp:
                         removed.append(entry.relative_to(out_dir).as_posix())
-        for folder in sorted(touched_dirs):
+        for folder in sorted(touched):
             _fsync_dir(folder)
     except OutputError:
         raise
     except OSError as exc:
-        raise OutputError(
-            f"cannot write to {out_dir}: {exc.strerror or exc}"
-            f"{f' ({exc.filename})' if exc.filename else ''};"
-            " feeds already there are unchanged. Check free space and permissions."
-        ) from exc
+        raise _error(out_dir, exc) from exc
     return Outcome(tuple(written), tuple(unchanged), tuple(removed))
