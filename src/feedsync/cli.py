@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 
-from feedsync import __version__, config, generate
+from feedsync import __version__, config, generate, status
 from feedsync.errors import FeedsyncError
 
 log = logging.getLogger("feedsync")
@@ -67,6 +68,25 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Example: feedsync check --content seeds",
     )
     _common(check)
+    daemon = sub.add_parser(
+        "run", help="generate, then keep the feeds in step with the content folder",
+        description="Run in the foreground until SIGTERM or SIGINT: one full generation, then"
+                    " watch the content folder and regenerate only what changed; publish"
+                    " future-dated articles at their time. SIGHUP reloads the configuration.",
+        epilog="Example: feedsync run --config config/feedsync.yaml",
+    )
+    _common(daemon)
+    daemon.add_argument("--once", action="store_true",
+                        help="generate once and exit (the same as 'feedsync generate')")
+    daemon.add_argument("--pid-file", type=Path, metavar="PATH",
+                        help="write the process id here while running")
+    stat = sub.add_parser(
+        "status", help="show what the running daemon last did",
+        description="Read the daemon's status file and print whether it is running, its last"
+                    " run and the files in error. Exit 0 when it runs with no problems.",
+        epilog="Example: feedsync status --config config/feedsync.yaml",
+    )
+    _common(stat)
     return parser
 
 
@@ -78,6 +98,8 @@ def _setup_logging(verbose: int, quiet: bool) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # APScheduler logs every job it adds at INFO; only its warnings matter to an operator.
+    logging.getLogger("apscheduler").setLevel(max(level, logging.WARNING))
 
 
 def _progress(paths: Sequence[Path]):  # type: ignore[no-untyped-def]
@@ -96,13 +118,45 @@ def load_config(args: argparse.Namespace) -> config.Config:
     return config.load(path, {"content_dir": args.content, "output_dir": args.output})
 
 
+def _status(cfg: config.Config) -> int:
+    data = status.read(cfg.status_path)
+    if data is None:
+        print(f"feedsync is not running here: no status in {cfg.status_path}"
+              " (start it with 'feedsync run')")
+        return 1
+    text, code = status.describe(data)
+    print(text)
+    return code
+
+
+def _daemon(args: argparse.Namespace, cfg: config.Config) -> int:
+    from feedsync.daemon import Daemon
+
+    clock = (lambda: args.now) if args.now else (lambda: datetime.now(timezone.utc))
+    runner = Daemon(cfg, reload=lambda: load_config(args), clock=clock)
+    runner.install_signal_handlers()
+    if args.pid_file:
+        args.pid_file.write_text(f"{os.getpid()}\n")
+    try:
+        return runner.run()
+    finally:
+        if args.pid_file:
+            args.pid_file.unlink(missing_ok=True)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "run" and not args.verbose and not args.quiet:
+        args.verbose = 1  # a service's log should say what it did
     _setup_logging(args.verbose, args.quiet)
     try:
         cfg = load_config(args)
+        if args.command == "status":
+            return _status(cfg)
+        if args.command == "run" and not args.once:
+            return _daemon(args, cfg)
         now = args.now or datetime.now(timezone.utc)
-        report = generate.run(cfg, now, write=args.command == "generate", progress=_progress)
+        report = generate.run(cfg, now, write=args.command != "check", progress=_progress)
     except FeedsyncError as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return exc.exit_code

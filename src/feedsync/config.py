@@ -14,6 +14,7 @@ from feedsync.errors import FeedsyncError
 
 DEFAULT_CONFIG_PATH = Path("config/feedsync.yaml")
 FORMATS = ("rss", "atom")
+WATCHERS = ("auto", "native", "polling")
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +31,16 @@ class Config:
     max_file_bytes: int = 1024 * 1024
     max_field_chars: int = 10_000
     formats: tuple[str, ...] = FORMATS
+    debounce_ms: int = 150
+    reconcile_seconds: int = 300
+    watcher: str = "auto"
+    poll_seconds: float = 1.0
+    status_file: Path | None = None
+
+    @property
+    def status_path(self) -> Path:
+        """Where the daemon keeps its status: `status_file`, else a hidden file in the output."""
+        return self.status_file or self.output_dir / ".feedsync-status.json"
 
     @property
     def home_url(self) -> str:
@@ -60,7 +71,9 @@ def _check(raw: Mapping[str, Any], errors: list[str]) -> dict[str, Any]:
     for key, value in raw.items():
         if key not in known:
             continue
-        if key in ("content_dir", "output_dir"):
+        if key == "status_file" and value is None:
+            values[key] = None
+        elif key in ("content_dir", "output_dir", "status_file"):
             if isinstance(value, str) and value.strip():
                 values[key] = Path(value)
             else:
@@ -86,7 +99,22 @@ def _check(raw: Mapping[str, Any], errors: list[str]) -> dict[str, Any]:
                 errors.append(f"formats: unknown {bad} (choose from {list(FORMATS)})")
             else:
                 values[key] = tuple(dict.fromkeys(value))
-        elif key in ("max_items", "max_file_bytes", "max_field_chars"):
+        elif key == "watcher":
+            if value in WATCHERS:
+                values[key] = value
+            else:
+                errors.append(f"watcher: {value!r} is not one of {', '.join(WATCHERS)}")
+        elif key == "poll_seconds":
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
+                values[key] = float(value)
+            else:
+                errors.append(f"{key}: expected a positive number of seconds, got {value!r}")
+        elif key == "debounce_ms":
+            if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 60_000:
+                values[key] = value
+            else:
+                errors.append(f"{key}: expected milliseconds between 0 and 60000, got {value!r}")
+        elif key in ("max_items", "max_file_bytes", "max_field_chars", "reconcile_seconds"):
             if isinstance(value, int) and not isinstance(value, bool) and value > 0:
                 values[key] = value
             else:

@@ -1,0 +1,311 @@
+"""feedsync run: real file-system events in tmp_path folders; wait on conditions, never sleep."""
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import feedparser
+import pytest
+
+from conftest import article_text
+from feedsync import config, status
+from feedsync.daemon import Daemon
+from feedsync.errors import FeedsyncError
+
+
+def wait_until(condition, timeout=10.0, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        threading.Event().wait(0.02)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def titles(path: Path) -> list[str]:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return []
+    return [e.title for e in feedparser.parse(data).entries]
+
+
+def ids(path: Path) -> list[str]:
+    return [e.id for e in feedparser.parse(path.read_bytes()).entries]
+
+
+@pytest.fixture
+def start(tmp_path):
+    """Start a daemon on a background thread; always stop it and join every thread it made."""
+    before = set(threading.enumerate())
+    started: list[tuple[Daemon, threading.Thread]] = []
+
+    def _start(content=None, out=None, reload=None, **settings):
+        content = content or tmp_path / "in"
+        content.mkdir(parents=True, exist_ok=True)
+        cfg = config.load(None, {"content_dir": content, "output_dir": out or tmp_path / "out",
+                                 "debounce_ms": 50, **settings})
+        daemon = Daemon(cfg, reload=reload)
+        thread = threading.Thread(target=daemon.run, name="feedsync-daemon-test")
+        thread.start()
+        started.append((daemon, thread))
+        assert daemon.ready.wait(10), "daemon did not finish its first run"
+        return daemon
+
+    yield _start
+    for daemon, thread in started:
+        daemon.stop()
+        thread.join(10)
+        assert not thread.is_alive()
+    wait_until(lambda: not [t for t in set(threading.enumerate()) - before if t.is_alive()],
+               timeout=10, what="every thread the daemon started to stop")
+
+
+def test_add_edit_rename_delete_follow_within_a_second(tmp_path, start, write_article):
+    content, out = tmp_path / "in", tmp_path / "out"
+    start()
+    write_article(content, "a.md", title="Added", topics=["AI"])
+    wait_until(lambda: titles(out / "topics/ai.atom") == ["Added"], 2, "added article")
+    write_article(content, "a.md", title="Edited", topics=["AI"])
+    wait_until(lambda: titles(out / "topics/ai.atom") == ["Edited"], 2, "edit")
+    before = ids(out / "all.atom")
+    (content / "a.md").rename(content / "b.md")  # a new path is a new id (README: stable ids)
+    wait_until(lambda: len(ids(out / "all.atom")) == 1 and ids(out / "all.atom") != before, 2,
+               "rename to replace the item")
+    assert titles(out / "all.atom") == ["Edited"]
+    (content / "b.md").unlink()
+    wait_until(lambda: titles(out / "all.atom") == [] and not (out / "topics/ai.atom").exists(),
+               2, "delete removes the article and its topic feed")
+
+
+def test_an_atomic_save_through_a_temp_file_is_seen(tmp_path, start, write_article):
+    content, out = tmp_path / "in", tmp_path / "out"
+    write_article(content, "a.md", title="Before")
+    start()
+    tmp = content / ".a.md.swp"
+    tmp.write_text(article_text("After"), encoding="utf-8")
+    os.replace(tmp, content / "a.md")
+    wait_until(lambda: titles(out / "all.atom") == ["After"], 2, "atomic save")
+
+
+def test_a_file_written_in_chunks_ends_up_whole(tmp_path, start):
+    content, out = tmp_path / "in", tmp_path / "out"
+    start()
+    text = article_text("Chunked").encode()
+    with open(content / "a.md", "wb") as f:
+        for i in range(0, len(text), 16):
+            f.write(text[i:i + 16])
+            f.flush()
+    wait_until(lambda: titles(out / "all.atom") == ["Chunked"], 2, "chunked write")
+
+
+def test_unpublish_and_republish(tmp_path, start, write_article):
+    content, out = tmp_path / "in", tmp_path / "out"
+    write_article(content, "a.md", title="A", provider="Acme")
+    start()
+    write_article(content, "a.md", title="A", provider="Acme", published=False)
+    wait_until(lambda: not (out / "providers/acme.rss").exists(), 2, "unpublish")
+    write_article(content, "a.md", title="A", provider="Acme", published=True)
+    wait_until(lambda: titles(out / "providers/acme.rss") == ["A"], 2, "re-publish")
+
+
+def test_a_burst_of_1000_edits_settles_on_the_last_version(tmp_path, start, write_article):
+    content, out = tmp_path / "in", tmp_path / "out"
+    daemon = start()
+    runs_before = daemon.runs
+    for i in range(1000):
+        write_article(content, f"{i % 50}.md", title=f"v{i}", day="2024-01-01",
+                      time=f"{i % 50 // 10:02d}:{i % 50 % 10:02d}:00Z")
+    expected = sorted(f"v{i}" for i in range(950, 1000))
+    wait_until(lambda: sorted(titles(out / "all.atom")) == expected, 10, "last versions")
+    assert daemon.runs - runs_before < 200  # batched, not one run per event
+
+
+def test_a_future_dated_article_appears_on_time_without_a_file_event(tmp_path, start,
+                                                                      write_article):
+    content, out = tmp_path / "in", tmp_path / "out"
+    due = datetime.now(timezone.utc) + timedelta(seconds=1.5)
+    write_article(content, "later.md", title="Embargoed", day=due.strftime("%Y-%m-%d"),
+                  time=due.strftime("%H:%M:%S.%f+00:00"))
+    write_article(content, "now.md", title="Now")
+    start()
+    assert titles(out / "all.atom") == ["Now"]
+    wait_until(lambda: "Embargoed" in titles(out / "all.atom"), 5, "embargo to end")
+    assert datetime.now(timezone.utc) >= due
+
+
+def test_a_broken_file_keeps_its_last_good_version_and_is_reported_until_fixed(
+        tmp_path, start, write_article):
+    content, out = tmp_path / "in", tmp_path / "out"
+    write_article(content, "a.md", title="Good")
+    start()
+    (content / "a.md").write_text("---\ntitle: [typo\n---\n")
+    wait_until(lambda: (status.read(out / ".feedsync-status.json") or {}).get("files_in_error"),
+               2, "status to report the broken file")
+    assert titles(out / "all.atom") == ["Good"]
+    write_article(content, "a.md", title="Fixed")
+    wait_until(lambda: titles(out / "all.atom") == ["Fixed"], 2, "fix")
+    data = status.read(out / ".feedsync-status.json")
+    assert data["files_in_error"] == [] and data["state"] == "running"
+    text, code = status.describe(data)
+    assert code == 0 and "feedsync running" in text
+
+
+def test_folders_moved_in_and_out_are_followed(tmp_path, start, write_article):
+    content, out = tmp_path / "in", tmp_path / "out"
+    write_article(tmp_path / "parked" / "batch", "a.md", title="Batch A")
+    write_article(tmp_path / "parked" / "batch", "b.md", title="Batch B", day="2024-04-01")
+    start()
+    shutil.move(tmp_path / "parked" / "batch", content / "batch")
+    wait_until(lambda: titles(out / "all.atom") == ["Batch A", "Batch B"], 2, "folder moved in")
+    shutil.move(content / "batch", tmp_path / "gone")
+    wait_until(lambda: titles(out / "all.atom") == [], 2, "folder moved out")
+
+
+def test_the_reconcile_catches_what_the_watcher_missed(tmp_path, start, write_article):
+    content, out = tmp_path / "in", tmp_path / "out"
+    daemon = start()
+    daemon.watcher.stop()  # blind: as if inotify overflowed
+    write_article(content, "a.md", title="Missed")
+    daemon.request_full()
+    wait_until(lambda: titles(out / "all.atom") == ["Missed"], 3, "reconcile")
+    assert daemon.watcher is not None and daemon.watcher.healthy()  # re-armed
+    write_article(content, "b.md", title="Seen", day="2024-06-01")
+    wait_until(lambda: titles(out / "all.atom") == ["Seen", "Missed"], 2, "re-armed watch")
+
+
+def test_a_replaced_content_folder_keeps_the_feeds_and_is_watched_again(tmp_path, start,
+                                                                        write_article):
+    content, out = tmp_path / "in", tmp_path / "out"
+    write_article(content, "a.md", title="A")
+    daemon = start()
+    shutil.rmtree(content)
+    daemon.request_full()
+    wait_until(lambda: (status.read(out / ".feedsync-status.json") or {}).get("last_error"),
+               2, "the missing folder to be reported")
+    assert titles(out / "all.atom") == ["A"]  # nothing lost while it is gone
+    write_article(content, "b.md", title="B", day="2024-06-01")
+    daemon.request_full()
+    wait_until(lambda: titles(out / "all.atom") == ["B"], 3, "the new folder to be read")
+    write_article(content, "c.md", title="C", day="2024-07-01")
+    wait_until(lambda: titles(out / "all.atom") == ["C", "B"], 2, "the new folder to be watched")
+
+
+def test_the_polling_watcher_works_too(tmp_path, start, write_article):
+    content, out = tmp_path / "in", tmp_path / "out"
+    daemon = start(watcher="polling", poll_seconds=0.1)
+    assert daemon.watcher.kind == "polling"
+    write_article(content, "a.md", title="Polled")
+    wait_until(lambda: titles(out / "all.atom") == ["Polled"], 3, "polled change")
+
+
+def test_native_watching_that_cannot_start_falls_back_to_polling(tmp_path, start, monkeypatch,
+                                                                 caplog, write_article):
+    import feedsync.watcher as watcher_module
+
+    def no_inotify(*args, **kwargs):
+        raise OSError(28, "inotify watch limit reached")
+
+    monkeypatch.setattr(watcher_module, "Observer", no_inotify)
+    daemon = start(poll_seconds=0.1)
+    assert daemon.watcher.kind == "polling"
+    assert any("polling" in r.getMessage() for r in caplog.records)
+    write_article(tmp_path / "in", "a.md", title="Polled")
+    wait_until(lambda: titles(tmp_path / "out/all.atom") == ["Polled"], 3, "polled change")
+
+
+def test_reload_uses_a_good_configuration_and_keeps_the_old_one_on_a_bad(tmp_path, start,
+                                                                         write_article, caplog):
+    content, out = tmp_path / "in", tmp_path / "out"
+    write_article(content, "a.md", title="A")
+    answers: list = []
+
+    def reload():
+        answer = answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    daemon = start(reload=reload)
+    answers.append(FeedsyncError("base_url: 'nope' is not an absolute http(s) URL"))
+    daemon.request_reload()
+    wait_until(lambda: any("keeping the old one" in r.getMessage() for r in caplog.records), 2,
+               "bad configuration to be reported")
+    assert daemon.cfg.site_title == "feedsync"
+    answers.append(config.load(None, {"content_dir": content, "output_dir": out,
+                                      "debounce_ms": 50, "site_title": "Renamed"}))
+    daemon.request_reload()
+    wait_until(lambda: b"<title>Renamed</title>" in (out / "all.rss").read_bytes(), 3, "reload")
+
+
+def test_start_up_without_a_content_folder_fails_clearly(tmp_path):
+    cfg = config.load(None, {"content_dir": tmp_path / "missing", "output_dir": tmp_path / "o"})
+    with pytest.raises(FeedsyncError, match="does not exist"):
+        Daemon(cfg).run()
+    assert [t for t in threading.enumerate() if t.name.startswith("feedsync")] == []
+
+
+def _feedsync(*args: str) -> list[str]:
+    exe = Path(sys.executable).with_name("feedsync")
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "feedsync"]
+
+
+def test_sigterm_mid_run_finishes_the_write_and_exits_0(tmp_path, write_article):
+    content, out = tmp_path / "in", tmp_path / "out"
+    for i in range(300):
+        write_article(content, f"{i}.md", title=f"T{i}", topics=[f"Topic {i % 30}"],
+                      provider=f"P{i % 40}")
+    proc = subprocess.Popen([*_feedsync(), "run", "--content", str(content), "--output", str(out),
+                             "--pid-file", str(tmp_path / "pid")],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        wait_until(lambda: (status.read(out / ".feedsync-status.json") or {}).get("state")
+                   == "running", 20, "daemon start")
+        assert int((tmp_path / "pid").read_text()) == proc.pid
+        for i in range(100):  # keep it busy while the signal arrives
+            write_article(content, f"{i}.md", title=f"Edit {i}", topics=[f"Topic {i % 30}"])
+        proc.send_signal(signal.SIGTERM)
+        started = time.monotonic()
+        code = proc.wait(timeout=10)
+        assert time.monotonic() - started < 5
+        assert code == 0, proc.stdout.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert not (tmp_path / "pid").exists()
+    assert status.read(out / ".feedsync-status.json")["state"] == "stopped"
+    leftovers = [p for p in out.rglob(".feedsync-tmp-*")]
+    assert leftovers == []
+    for feed in out.rglob("*.rss"):
+        assert not feedparser.parse(feed.read_bytes()).bozo, feed
+
+
+def test_sighup_reloads_the_configuration_file(tmp_path, write_article):
+    content, out = tmp_path / "in", tmp_path / "out"
+    write_article(content, "a.md", title="A")
+    cfg_file = tmp_path / "feedsync.yaml"
+    cfg_file.write_text(f"content_dir: {content}\noutput_dir: {out}\nsite_title: First\n")
+    proc = subprocess.Popen([*_feedsync(), "run", "--config", str(cfg_file)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        wait_until(lambda: b"<title>First</title>" in (out / "all.rss").read_bytes()
+                   if (out / "all.rss").exists() else False, 20, "first run")
+        cfg_file.write_text(f"content_dir: {content}\noutput_dir: {out}\nsite_title: [broken\n")
+        proc.send_signal(signal.SIGHUP)
+        cfg_file.write_text(f"content_dir: {content}\noutput_dir: {out}\nsite_title: Second\n")
+        proc.send_signal(signal.SIGHUP)
+        wait_until(lambda: b"<title>Second</title>" in (out / "all.rss").read_bytes(), 5,
+                   "reload")
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=10) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
