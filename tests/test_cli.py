@@ -111,3 +111,10 @@ def test_the_installed_command_runs_on_the_bundled_seeds(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "0 files with errors" in done.stdout
     assert (tmp_path / "out/all.rss").exists() and (tmp_path / "out/all.atom").exists()
+
+
+def test_an_output_folder_that_holds_the_content_is_refused(tmp_path, write_article, capsys):
+    write_article(tmp_path / "site", "a.md")
+    code, _, err = run(capsys, "generate", "--content", str(tmp_path / "site"),
+                       "--output", str(tmp_path / "site"))
+    assert code == 2 and "holds the content folder" in err

@@ -130,3 +130,12 @@ def test_reconcile_restores_feed_files_deleted_behind_its_back(tmp_path, write_a
     (out / "topics/ai.rss").unlink()
     report = generate.run(cfg(content, out), FIXED_NOW, state=state)
     assert report.written == ("topics/ai.rss",)
+
+
+def test_a_cancelled_run_writes_nothing(tmp_path, write_article):
+    import pytest
+
+    write_article(tmp_path / "in", "a.md", title="A")
+    with pytest.raises(generate.Interrupted):
+        generate.run(cfg(tmp_path / "in", tmp_path / "out"), FIXED_NOW, cancel=lambda: True)
+    assert not (tmp_path / "out").exists()

@@ -147,6 +147,12 @@ def load(path: Path | None, overrides: Mapping[str, object] | None = None) -> Co
             raw[key] = str(value) if isinstance(value, Path) else value
     errors: list[str] = []
     values = _check(raw, errors)
+    defaults = Config()
+    content = Path(values.get("content_dir", defaults.content_dir)).absolute()
+    output = Path(values.get("output_dir", defaults.output_dir)).absolute()
+    if content == output or content.is_relative_to(output):
+        errors.append(f"output_dir: {output} holds the content folder; feedsync would write"
+                      " among the articles. Choose a separate folder")
     if errors:
         where = f"{path}: " if path is not None else ""
         raise FeedsyncError(f"{where}bad configuration: " + "; ".join(errors))

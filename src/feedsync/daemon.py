@@ -111,8 +111,9 @@ class Daemon:
         if self.watcher is not None:
             self.watcher.stop()
         self.watcher = Watcher(self.cfg.content_dir, self.record, mode=self.cfg.watcher,
-                               poll_seconds=self.cfg.poll_seconds, ignore=[self.cfg.output_dir,
-                               self.cfg.status_path.parent])
+                               poll_seconds=self.cfg.poll_seconds,
+                               ignore_folders=[self.cfg.output_dir],
+                               ignore_files=[self.cfg.status_path])
         try:
             self.watcher.start()
         except OSError as exc:
@@ -158,7 +159,11 @@ class Daemon:
         started = time.monotonic()
         now = self._clock()
         try:
-            report = generate.run(self.cfg, now, state=self.state, changed=changed)
+            report = generate.run(self.cfg, now, state=self.state, changed=changed,
+                                  cancel=self._stopping.is_set)
+        except generate.Interrupted:
+            log.info("stopped before the run wrote anything; feeds are as they were")
+            return
         except OutputError as exc:
             self._retry_at = time.monotonic() + self._backoff
             log.error("%s; retrying in %.0fs", exc, self._backoff)
@@ -228,7 +233,7 @@ class Daemon:
         self._start_scheduler()
         try:
             self._generate(None)
-            self.ready.set()
+            self.ready.set()  # also when that first run failed: the loop retries it
             while not self._stopping.is_set():
                 timeout = None
                 if self._retry_at is not None:

@@ -25,6 +25,10 @@ Progress = Callable[[Sequence[Path]], Iterable[Path]]
 MANAGED_FOLDERS = ("", *select.FOLDERS.values())
 
 
+class Interrupted(Exception):
+    """A run was cancelled (the daemon is stopping) before it wrote anything."""
+
+
 @dataclass
 class State:
     """What one process remembers between runs: the index and what it last wrote."""
@@ -60,8 +64,9 @@ def _stamp(path: Path) -> Stamp | None:
 class _Run:
     """The work of one call to `run`: which files were read, which feeds may have changed."""
 
-    def __init__(self, cfg: Config, state: State) -> None:
+    def __init__(self, cfg: Config, state: State, cancel: Callable[[], bool] | None) -> None:
         self.cfg = cfg
+        self.cancel = cancel
         self.state = state
         self.index = state.index
         self.dirty: set[Ref] = set()
@@ -98,8 +103,11 @@ class _Run:
         for source in sorted(set(self.index.records) - seen):
             self.forget(source)
         for path in progress(paths) if progress else paths:
+            if self.cancel is not None and self.cancel():
+                raise Interrupted
             record = self.index.records.get(self.source(path))
-            if record is None or record.problems or record.stamp != _stamp(path):
+            if record is None or record.stamp != _stamp(path) or any(
+                    p.severity is Severity.ERROR for p in record.problems):
                 self.load(path)
 
     def refresh(self, path: Path) -> None:
@@ -162,24 +170,26 @@ def _update_paths(state: State, now: datetime, full: bool, dirty: set[Ref]) -> s
     if keys == state.keys and not full:
         return set()
     paths, notes = select.paths(keys)
-    for note in notes:
-        log.warning("%s", note)
     moved = {ref for ref in set(paths) | set(state.paths) if paths.get(ref) != state.paths.get(ref)}
+    if moved or state.last_now is None:
+        for note in notes:
+            log.warning("%s", note)
     state.keys, state.paths = keys, paths
     return moved
 
 
 def run(cfg: Config, now: datetime, *, state: State | None = None,
         changed: Iterable[Path] | None = None, write: bool = True,
-        progress: Progress | None = None) -> Report:
+        progress: Progress | None = None, cancel: Callable[[], bool] | None = None) -> Report:
     """Bring the output folder in step with the content folder as seen at `now`.
 
     `changed=None` walks the whole content folder (one-shot runs, the daemon's start and its
     periodic reconcile); otherwise only those paths are looked at. Only feeds whose content
-    changed are rendered; only files whose bytes changed are written.
+    changed are rendered; only files whose bytes changed are written. `cancel` is polled while
+    reading; when it answers True the run stops with `Interrupted` before writing anything.
     """
     state = state if state is not None else State()
-    work = _Run(cfg, state)
+    work = _Run(cfg, state, cancel)
     full = changed is None
     if changed is None:
         work.reconcile(progress)

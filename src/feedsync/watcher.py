@@ -22,20 +22,27 @@ from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 from watchdog.observers.polling import PollingObserver
 
+from feedsync.writer import TEMP_PREFIX
+
 log = logging.getLogger(__name__)
 
 MODES = ("auto", "native", "polling")
 
 
 class _Recorder(FileSystemEventHandler):
-    def __init__(self, record: Callable[[Path], None], ignore: tuple[str, ...]) -> None:
+    def __init__(self, record: Callable[[Path], None], folders: tuple[str, ...],
+                 files: frozenset[str]) -> None:
         self._record = record
-        self._ignore = ignore
+        self._folders = folders
+        self._files = files
 
     def _keep(self, raw: str | bytes) -> None:
+        """Our own writes (output folder, status file, temp files) must not wake us up."""
         path = os.fsdecode(raw)
-        if path and not path.startswith(self._ignore):
-            self._record(Path(path))
+        if (not path or path.startswith(self._folders) or path in self._files
+                or os.path.basename(path).startswith(TEMP_PREFIX)):
+            return
+        self._record(Path(path))
 
     def on_any_event(self, event: FileSystemEvent) -> None:
         if event.event_type in (EVENT_TYPE_OPENED, EVENT_TYPE_CLOSED_NO_WRITE):
@@ -52,14 +59,16 @@ class Watcher:
     """Watches one folder recursively; re-armed by the daemon if the watch dies."""
 
     def __init__(self, root: Path, record: Callable[[Path], None], *, mode: str = "auto",
-                 poll_seconds: float = 1.0, ignore: Iterable[Path] = ()) -> None:
+                 poll_seconds: float = 1.0, ignore_folders: Iterable[Path] = (),
+                 ignore_files: Iterable[Path] = ()) -> None:
         self.root = root
         self.mode = mode
         self.poll_seconds = poll_seconds
         self.kind = ""
         self._root_id: tuple[int, int] | None = None
-        ignored = tuple(str(p.absolute()) + os.sep for p in ignore)
-        self._handler = _Recorder(record, ignored)
+        folders = tuple(str(p.absolute()) + os.sep for p in ignore_folders)
+        files = frozenset(str(p.absolute()) for p in ignore_files)
+        self._handler = _Recorder(record, folders, files)
         self._observer: BaseObserver | None = None
 
     def _make(self, polling: bool) -> BaseObserver:
