@@ -309,3 +309,31 @@ def test_sighup_reloads_the_configuration_file(tmp_path, write_article):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_an_unwritable_output_is_retried_with_backoff_and_old_feeds_stay(tmp_path, start,
+                                                                        write_article,
+                                                                        monkeypatch):
+    import feedsync.writer as writer_module
+
+    content, out = tmp_path / "in", tmp_path / "out"
+    write_article(content, "a.md", title="Old")
+    daemon = start()
+    real = writer_module.write_atomic
+    failures = {"left": 2}
+
+    def flaky(target, data):
+        if target.suffix in (".rss", ".atom") and failures["left"] > 0:
+            failures["left"] -= 1
+            raise OSError(28, "No space left on device")
+        return real(target, data)
+
+    monkeypatch.setattr(writer_module, "write_atomic", flaky)
+    write_article(content, "a.md", title="New")
+    wait_until(lambda: (status.read(out / ".feedsync-status.json") or {}).get("last_error"),
+               3, "the failure to be reported")
+    assert titles(out / "all.atom") == ["Old"]
+    wait_until(lambda: titles(out / "all.atom") == ["New"], 8, "the retry to succeed")
+    wait_until(lambda: status.read(out / ".feedsync-status.json")["last_error"] is None, 2,
+               "the status to clear")
+    assert daemon.runs >= 2

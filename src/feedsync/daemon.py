@@ -179,6 +179,16 @@ class Daemon:
             status.write(self.cfg, self.state, None, now, time.monotonic() - started,
                          self.watcher, error=str(exc))
             return
+        except Exception as exc:  # the loop's boundary: a bug must not end the service
+            log.exception("unexpected failure; retrying with a full run in %.0fs", self._backoff)
+            self._retry_at = time.monotonic() + self._backoff
+            self._backoff = min(self._backoff * 2, MAX_BACKOFF)
+            self.state = generate.State()  # start from a clean slate rather than a doubtful one
+            with self._lock:
+                self._full = True
+            status.write(self.cfg, self.state, None, now, time.monotonic() - started,
+                         self.watcher, error=f"internal error: {exc!r}")
+            return
         self._retry_at = None
         self._backoff = 1.0
         self.runs += 1

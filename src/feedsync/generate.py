@@ -216,6 +216,7 @@ def run(cfg: Config, now: datetime, *, state: State | None = None,
     unchanged: tuple[str, ...] = ()
     removed: tuple[str, ...] = ()
     if write:
+        state.pending |= dirty  # until written: a failed write is retried by the next run
         site = render.Site(cfg.base_url, cfg.site_title, cfg.home_url)
         files: dict[str, bytes] = {}
         deletes: set[str] = set()
@@ -226,7 +227,6 @@ def run(cfg: Config, now: datetime, *, state: State | None = None,
             if new is not None and (new != old or (full and _missing(cfg, new))):
                 for fmt in cfg.formats:
                     files[render.file_name(new, fmt)] = render.render(new, fmt, site)
-        state.pending |= dirty
         if full:
             desired = {p + render.EXTENSIONS[f] for p in state.paths.values() for f in cfg.formats}
             outcome = writer.sync(cfg.output_dir, files, MANAGED_FOLDERS,
