@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -32,6 +33,7 @@ import synth  # noqa: E402
 from feedsync import config, generate, slug, status  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
+RUN_ID = uuid.uuid4().hex[:12]  # cached folders keep earlier probes: make every title new
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -83,7 +85,7 @@ def latency(workdir: Path, articles: int, edits: int) -> dict[str, float]:
         candidates = visible_articles(content, datetime.now(timezone.utc))
         for n in range(edits):
             path = rng.choice(candidates)
-            token = f"Latency probe {n} {rng.getrandbits(48):x}"
+            token = f"Latency probe {n} {RUN_ID}"
             text = retitle(path, token)
             feed = provider_feed(out, path)
             started = time.perf_counter()
@@ -123,7 +125,7 @@ def edit_cost(workdir: Path, size: int, edits: int) -> dict[str, float]:
         samples = []
         for n in range(edits):
             path = rng.choice(candidates)
-            save_atomically(path, retitle(path, f"Cost probe {n}"))
+            save_atomically(path, retitle(path, f"Cost probe {n} {RUN_ID}"))
             started = time.perf_counter()
             report = generate.run(cfg, now, state=state, changed=[path])
             samples.append(time.perf_counter() - started)
@@ -154,14 +156,14 @@ def main() -> None:
     sizes = [int(s) for s in args.sizes.split(",")]
     print("\ncost of one edit (incremental run, in-process, median of"
           f" {min(args.edits, 100)} edits):")
-    print(f"  {'articles':>9}  {'cold run':>9}  {'edit p50':>9}  {'edit p99':>9}  {'vs first':>8}")
+    print(f"  {'articles':>9}  {'cold run':>9}  {'edit p50':>9}  {'edit p99':>9}  {'vs first':>8}", flush=True)
     base = None
     for size in sizes:
         cost = edit_cost(args.workdir, size, min(args.edits, 100))
         base = base or cost["p50_ms"]
         print(f"  {size:>9,}  {cost['cold_s']:>8.1f}s  {cost['p50_ms']:>7.1f}ms"
               f"  {cost['p99_ms']:>7.1f}ms  {cost['p50_ms'] / base:>7.2f}x")
-    print("  (target: an edit in the largest folder costs no more than 2x one in the smallest)")
+    print("  (target: an edit in the largest folder costs no more than 2x one in the smallest)", flush=True)
 
 
 if __name__ == "__main__":

@@ -249,7 +249,7 @@ def run(cfg: Config, now: datetime, *, state: State | None = None,
     published, scheduled = index.counts(now)
     return Report(
         files_read=work.read,
-        articles=sum(1 for r in index.records.values() if r.article is not None),
+        articles=index.article_count,
         published=published,
         scheduled=scheduled,
         feeds=len(state.paths),

@@ -68,16 +68,43 @@ class Index:
         self.members: dict[Ref, list[tuple[float, str]]] = {}
         self.spellings: dict[Ref, Counter[str]] = {}
         self.timeline: list[tuple[float, str]] = []  # published, oldest first
+        self.sources: list[str] = []  # every known file, sorted: folder lookups by bisect
+        self.troubled: set[str] = set()  # files with problems, so listing them stays cheap
+        self.article_count = 0
 
     # -- files -------------------------------------------------------------------------------
 
     def sources_under(self, prefix: str) -> list[str]:
         """Known files inside a folder (relative path prefix), for folder moves and deletes."""
         start = prefix.rstrip("/") + "/"
-        return sorted(s for s in self.records if s.startswith(start))
+        i = bisect_left(self.sources, start)
+        found = []
+        while i < len(self.sources) and self.sources[i].startswith(start):
+            found.append(self.sources[i])
+            i += 1
+        return found
 
     def errors(self) -> list[Problem]:
-        return [p for source in sorted(self.records) for p in self.records[source].problems]
+        """Every current problem, file by file (warnings included)."""
+        return [p for source in sorted(self.troubled) for p in self.records[source].problems]
+
+    def _store(self, source: str, record: Record | None) -> Record | None:
+        """Replace one file's record, keeping the sorted list, counts and problem set in step."""
+        old = self.records.pop(source, None)
+        if old is None and record is not None:
+            insort(self.sources, source)
+        elif old is not None and record is None:
+            del self.sources[bisect_left(self.sources, source)]
+        if old is not None and old.article is not None:
+            self.article_count -= 1
+        self.troubled.discard(source)
+        if record is not None:
+            self.records[source] = record
+            if record.article is not None:
+                self.article_count += 1
+            if record.problems:
+                self.troubled.add(source)
+        return old
 
     def set_record(self, source: str, path: Path, stamp: Stamp | None, article: Article | None,
                    problems: tuple[Problem, ...]) -> tuple[set[Ref], Problem | None]:
@@ -103,12 +130,12 @@ class Index:
                 kept = article
         if conflict is not None:
             problems = (*problems, conflict)
-        self.records[source] = Record(stamp, kept, problems)
+        self._store(source, Record(stamp, kept, problems))
         return self._replace(old.article if old else None, kept), conflict
 
     def forget(self, source: str) -> set[Ref]:
         """The file is gone (deleted, moved away, no longer matching): drop its article."""
-        old = self.records.pop(source, None)
+        old = self._store(source, None)
         return self._replace(old.article if old else None, None)
 
     # -- membership --------------------------------------------------------------------------

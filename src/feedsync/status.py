@@ -54,7 +54,7 @@ def write(cfg: Config, state: Any, report: Report | None, now: datetime, seconds
         "watcher": watcher.kind if watcher is not None else None,
         "last_run": last,
         "last_error": error,
-        "articles": sum(1 for r in state.index.records.values() if r.article is not None),
+        "articles": state.index.article_count,
         "published": published,
         "scheduled": scheduled,
         "next_due": report.next_due.isoformat() if report and report.next_due else None,
