@@ -24,7 +24,7 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -125,7 +125,12 @@ def edit_cost(workdir: Path, size: int, edits: int) -> dict[str, float]:
         samples = []
         for n in range(edits):
             path = rng.choice(candidates)
-            save_atomically(path, retitle(path, f"Cost probe {n} {RUN_ID}"))
+            # New title and the newest date: the article enters the top of every feed it is in,
+            # so each edit re-renders the same kind of work whatever the folder size.
+            when = now - timedelta(seconds=edits - n)
+            text = re.sub(r"^publishedDateTime: .*$", f"publishedDateTime: {when:%Y-%m-%dT%H:%M:%SZ}",
+                          retitle(path, f"Cost probe {n} {RUN_ID}"), count=1, flags=re.M)
+            save_atomically(path, text)
             started = time.perf_counter()
             report = generate.run(cfg, now, state=state, changed=[path])
             samples.append(time.perf_counter() - started)
