@@ -38,6 +38,7 @@ class State:
     keys: dict[FeedKind, set[str]] = field(default_factory=dict)
     written: dict[Ref, Feed] = field(default_factory=dict)
     pending: set[Ref] = field(default_factory=set)  # dirty feeds a failed write left behind
+    renderer: render.Renderer | None = None
     last_now: datetime | None = None
 
 
@@ -218,6 +219,8 @@ def run(cfg: Config, now: datetime, *, state: State | None = None,
     if write:
         state.pending |= dirty  # until written: a failed write is retried by the next run
         site = render.Site(cfg.base_url, cfg.site_title, cfg.home_url)
+        if state.renderer is None or state.renderer.site != site:
+            state.renderer = render.Renderer(site)
         files: dict[str, bytes] = {}
         deletes: set[str] = set()
         for ref in sorted(dirty, key=lambda r: (r[0].value, r[1])):
@@ -226,7 +229,7 @@ def run(cfg: Config, now: datetime, *, state: State | None = None,
                 deletes.update(old.path + render.EXTENSIONS[f] for f in cfg.formats)
             if new is not None and (new != old or (full and _missing(cfg, new))):
                 for fmt in cfg.formats:
-                    files[render.file_name(new, fmt)] = render.render(new, fmt, site)
+                    files[render.file_name(new, fmt)] = state.renderer.render(new, fmt)
         if full:
             desired = {p + render.EXTENSIONS[f] for p in state.paths.values() for f in cfg.formats}
             outcome = writer.sync(cfg.output_dir, files, MANAGED_FOLDERS,

@@ -8,20 +8,25 @@ thread at a time.
 
 from __future__ import annotations
 
+import copy
 import html
 import uuid
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from urllib.parse import quote
 
+from feedgen.entry import FeedEntry
 from feedgen.feed import FeedGenerator
+from lxml import etree
 
 from feedsync import slug
 from feedsync.model import Article, Feed, FeedKind
 from feedsync.normalise import ID_NAMESPACE
 
 EXTENSIONS = {"rss": ".rss", "atom": ".atom"}
+_PARSER = etree.XMLParser(remove_blank_text=True, resolve_entities=False, no_network=True)
 MEDIA_TYPES = {"rss": "application/rss+xml", "atom": "application/atom+xml"}
 # An empty feed still needs a date; a fixed one keeps it byte-stable.
 EMPTY_FEED_DATE = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -67,8 +72,12 @@ def updated(feed: Feed) -> datetime:
     return max((a.updated_at for a in feed.articles), default=EMPTY_FEED_DATE)
 
 
-def _entry(fg: FeedGenerator, article: Article, fmt: str, names: Mapping[str, str]) -> None:
-    fe = fg.add_entry(order="append")
+def _entry(article: Article, fmt: str, labels: tuple[str, ...]) -> etree._Element:
+    """One item/entry element; `labels` are the category names for `article.topics`."""
+    fe = FeedEntry()
+    fe.load_extension("media")
+    if fmt == "rss":
+        fe.load_extension("dc")
     fe.id(article.id)
     fe.guid(article.id, permalink=False)
     fe.title(article.title)
@@ -78,8 +87,8 @@ def _entry(fg: FeedGenerator, article: Article, fmt: str, names: Mapping[str, st
         fe.summary(html.escape(article.summary, quote=False), type="html")
     fe.published(article.published_at)
     fe.updated(article.updated_at)
-    for topic in article.topics:
-        fe.category(term=names.get(slug.key(topic), topic))
+    for label in labels:
+        fe.category(term=label)
     if article.provider is not None:
         if fmt == "rss":
             fe.dc.dc_creator(article.provider.name)
@@ -91,13 +100,11 @@ def _entry(fg: FeedGenerator, article: Article, fmt: str, names: Mapping[str, st
         size = {k: str(v) for k, v in (("width", lead.width), ("height", lead.height)) if v}
         fe.media.content({"url": lead.url, "medium": "image", **size}, group=None)
         fe.media.thumbnail({"url": lead.url, **size}, group=None)
+    return fe.rss_entry() if fmt == "rss" else fe.atom_entry()
 
 
-def render(feed: Feed, fmt: str, site: Site) -> bytes:
-    """The bytes of one feed file in `fmt` ('rss' or 'atom').
-
-    Categories use the spelling each topic's own feed uses (`feed.labels`), so they agree.
-    """
+def _head(feed: Feed, fmt: str, site: Site) -> bytes:
+    """The feed without entries: everything feedgen would stamp with "now" set from content."""
     fg = FeedGenerator()
     fg.load_extension("media")
     if fmt == "rss":
@@ -110,8 +117,51 @@ def render(feed: Feed, fmt: str, site: Site) -> bytes:
     fg.link(href=feed.link or site.home_url, rel="alternate", type="text/html")
     fg.generator("feedsync")
     fg.updated(updated(feed))
-    for article in feed.articles:
-        _entry(fg, article, fmt, dict(feed.labels))
-    if fmt == "rss":
-        return fg.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True)
-    return fg.atom_str(pretty=True, encoding="UTF-8", xml_declaration=True)
+    return fg.rss_str() if fmt == "rss" else fg.atom_str()
+
+
+class Renderer:
+    """Renders feeds, building each entry once while its article and labels stay the same.
+
+    An article usually sits in several feeds (everything, its topics, its provider), and an edit
+    re-renders whole feeds: reusing the other entries keeps an edit's cost flat. The cache is a
+    bounded LRU; rendering from it gives the same bytes as rendering afresh.
+    """
+
+    def __init__(self, site: Site, cache_size: int = 10_000) -> None:
+        self.site = site
+        self.cache_size = cache_size
+        self._entries: OrderedDict[tuple[str, Article, tuple[str, ...]], etree._Element] = (
+            OrderedDict())
+
+    def _cached_entry(self, article: Article, fmt: str, labels: Mapping[str, str]
+                      ) -> etree._Element:
+        names = tuple(labels.get(slug.key(t), t) for t in article.topics)
+        key = (fmt, article, names)
+        element = self._entries.get(key)
+        if element is None:
+            element = self._entries[key] = _entry(article, fmt, names)
+            if len(self._entries) > self.cache_size:
+                self._entries.popitem(last=False)
+        else:
+            self._entries.move_to_end(key)
+        return element
+
+    def render(self, feed: Feed, fmt: str) -> bytes:
+        """The bytes of one feed file in `fmt` ('rss' or 'atom').
+
+        Categories use the spelling each topic's own feed uses (`feed.labels`), so they agree.
+        """
+        root = etree.fromstring(_head(feed, fmt, self.site), _PARSER)
+        parent = root.find("channel") if fmt == "rss" else root
+        labels = dict(feed.labels)
+        for article in feed.articles:
+            parent.append(copy.deepcopy(self._cached_entry(article, fmt, labels)))
+        # Entries built alone declare their own namespaces; hoist them to the root's prefixes.
+        etree.cleanup_namespaces(root, top_nsmap=root.nsmap)
+        return etree.tostring(root, pretty_print=True, encoding="UTF-8", xml_declaration=True)
+
+
+def render(feed: Feed, fmt: str, site: Site) -> bytes:
+    """Render one feed with no cache (tests and one-off callers)."""
+    return Renderer(site, cache_size=0).render(feed, fmt)
