@@ -12,6 +12,7 @@ meanwhile is batched into the next one.
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import signal
@@ -192,6 +193,9 @@ class Daemon:
         self._retry_at = None
         self._backoff = 1.0
         self.runs += 1
+        if changed is None:
+            # The index is long-lived: keep the cyclic GC from re-scanning it after every edit.
+            gc.freeze()
         elapsed = time.monotonic() - started
         if report.written or report.removed or changed is None:
             log.info("%s (%.0f ms)", report.summary(), elapsed * 1000)
