@@ -2,6 +2,8 @@
 
 from datetime import timedelta
 
+import json
+
 import feedparser
 import pytest
 
@@ -14,7 +16,19 @@ def parse(path):
     return feed
 
 
+def json_feed(path):
+    """A JSON Feed 1.1 document, checked for what the spec requires (feedparser 6 reads none)."""
+    doc = json.loads(path.read_bytes())
+    assert doc["version"] == "https://jsonfeed.org/version/1.1"
+    assert doc["title"] and doc["feed_url"].startswith("http")
+    for item in doc["items"]:
+        assert item["id"] and ("content_text" in item or "content_html" in item)
+    return doc
+
+
 def titles(path):
+    if path.suffix == ".json":
+        return [item["title"] for item in json_feed(path)["items"]]
     return [e.title for e in parse(path).entries]
 
 
@@ -46,10 +60,10 @@ def test_each_article_is_in_exactly_its_topic_and_provider_feeds(tmp_path, write
         "providers/beta": ["Two"],
     }
     for path, want in expected.items():
-        assert titles(out / f"{path}.rss") == want
-        assert titles(out / f"{path}.atom") == want
+        for ext in ("rss", "atom", "json"):
+            assert titles(out / f"{path}.{ext}") == want, f"{path}.{ext}"
     written = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
-    assert written == sorted(f"{p}.{e}" for p in expected for e in ("rss", "atom"))
+    assert written == sorted(f"{p}.{e}" for p in expected for e in ("rss", "atom", "json"))
 
 
 def test_feeds_carry_absolute_percent_encoded_self_links(tmp_path, write_article):
@@ -135,7 +149,8 @@ def test_a_topic_that_loses_its_last_article_loses_its_feeds(tmp_path, write_art
     generate_once(tmp_path / "in", tmp_path / "out")
     write_article(tmp_path / "in", "b.md", title="B", topics=["Robotics"], published=False)
     report = generate_once(tmp_path / "in", tmp_path / "out")
-    assert sorted(report.removed) == ["topics/robotics.atom", "topics/robotics.rss"]
+    assert sorted(report.removed) == ["topics/robotics.atom", "topics/robotics.json",
+                                      "topics/robotics.rss"]
     assert not (tmp_path / "out/topics/robotics.rss").exists()
     assert (tmp_path / "out/topics/ai.rss").exists()
 
@@ -199,3 +214,38 @@ def test_an_output_folder_inside_the_content_folder_is_not_read(tmp_path, write_
     write_article(tmp_path / "in/out", "trap.md", title="Trap")
     report = generate_once(tmp_path / "in", tmp_path / "in/out")
     assert report.files_read == 1
+
+
+def test_json_feed_carries_the_same_items_with_authors_tags_and_image(tmp_path, write_article):
+    write_article(tmp_path / "in", "a.md", title="A <b>", provider="Acme", domain="acme.example",
+                  topics=["AI"], images=[{"url": "https://acme.example/a.jpg"}],
+                  day="2024-03-01", time="10:00:00+02:00")
+    generate_once(tmp_path / "in", tmp_path / "out", base_url="https://feeds.example.org/")
+    doc = json_feed(tmp_path / "out/topics/ai.json")
+    assert doc["feed_url"] == "https://feeds.example.org/topics/ai.json"
+    [item] = doc["items"]
+    assert item["title"] == "A <b>" and item["content_text"] == "An excerpt."
+    assert item["date_published"] == "2024-03-01T08:00:00Z"
+    assert item["authors"] == [{"name": "Acme", "url": "https://acme.example/"}]
+    assert item["tags"] == ["AI"] and item["image"] == "https://acme.example/a.jpg"
+    assert item["id"] == parse(tmp_path / "out/topics/ai.atom").entries[0].id
+    assert "hubs" not in doc
+
+
+def test_every_format_declares_a_configured_websub_hub_next_to_its_self_link(tmp_path,
+                                                                            write_article):
+    write_article(tmp_path / "in", "a.md")
+    generate_once(tmp_path / "in", tmp_path / "out", base_url="https://feeds.example.org/",
+                  websub_hub="https://hub.example.net/")
+    for ext in ("rss", "atom"):
+        links = {(l.rel, l.href) for l in parse(tmp_path / f"out/all.{ext}").feed.links}
+        assert ("hub", "https://hub.example.net/") in links
+        assert ("self", f"https://feeds.example.org/all.{ext}") in links
+    assert json_feed(tmp_path / "out/all.json")["hubs"] == [
+        {"type": "WebSub", "url": "https://hub.example.net/"}]
+
+
+def test_formats_are_configurable(tmp_path, write_article):
+    write_article(tmp_path / "in", "a.md")
+    generate_once(tmp_path / "in", tmp_path / "out", formats=["json"])
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["all.json", "providers"]

@@ -84,8 +84,8 @@ def test_a_change_only_rewrites_the_feeds_it_shows_in(tmp_path, write_article):
     generate.run(cfg(content, out), FIXED_NOW, state=state)
     write_article(content, "a.md", title="A2", topics=["AI"], provider="Acme")
     report = generate.run(cfg(content, out), FIXED_NOW, state=state, changed=[content / "a.md"])
-    assert sorted(report.written) == ["all.atom", "all.rss", "providers/acme.atom",
-                                      "providers/acme.rss", "topics/ai.atom", "topics/ai.rss"]
+    assert sorted(report.written) == sorted(f"{p}.{e}" for p in ("all", "providers/acme", "topics/ai")
+                                            for e in ("rss", "atom", "json"))
     assert report.files_read == 1
     write_article(content, "a.md", title="A2", topics=["AI"], provider="Acme", heat=99,
                   secured="other")

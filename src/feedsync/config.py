@@ -13,7 +13,7 @@ import yaml
 from feedsync.errors import FeedsyncError
 
 DEFAULT_CONFIG_PATH = Path("config/feedsync.yaml")
-FORMATS = ("rss", "atom")
+FORMATS = ("rss", "atom", "json")
 WATCHERS = ("auto", "native", "polling")
 
 
@@ -36,6 +36,8 @@ class Config:
     watcher: str = "auto"
     poll_seconds: float = 1.0
     status_file: Path | None = None
+    websub_hub: str | None = None
+    serve: str | None = None
 
     @property
     def status_path(self) -> Path:
@@ -46,6 +48,15 @@ class Config:
     def home_url(self) -> str:
         """The page feeds link to as their website: `site_url`, else the base URL."""
         return self.site_url or self.base_url
+
+
+def parse_bind(text: str) -> tuple[str, int] | None:
+    """'HOST:PORT' (or '[v6]:PORT') -> (host, port), or None when it is not one."""
+    host, sep, port = text.rpartition(":")
+    host = host.strip("[]")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        return None
+    return host, int(port)
 
 
 def _check_url(name: str, value: object, errors: list[str]) -> str | None:
@@ -78,11 +89,18 @@ def _check(raw: Mapping[str, Any], errors: list[str]) -> dict[str, Any]:
                 values[key] = Path(value)
             else:
                 errors.append(f"{key}: expected a folder path, got {value!r}")
-        elif key in ("base_url", "site_url"):
-            if key == "site_url" and value is None:
+        elif key in ("base_url", "site_url", "websub_hub"):
+            if key != "base_url" and value is None:
                 values[key] = None
             elif (url := _check_url(key, value, errors)) is not None:
-                values[key] = url
+                values[key] = url if key != "websub_hub" else value
+        elif key == "serve":
+            if value is None:
+                values[key] = None
+            elif isinstance(value, str) and parse_bind(value) is not None:
+                values[key] = value
+            else:
+                errors.append(f"serve: {value!r} is not HOST:PORT (for example 127.0.0.1:8080)")
         elif key == "site_title":
             if isinstance(value, str) and value.strip():
                 values[key] = value.strip()

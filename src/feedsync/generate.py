@@ -218,7 +218,7 @@ def run(cfg: Config, now: datetime, *, state: State | None = None,
     removed: tuple[str, ...] = ()
     if write:
         state.pending |= dirty  # until written: a failed write is retried by the next run
-        site = render.Site(cfg.base_url, cfg.site_title, cfg.home_url)
+        site = render.Site(cfg.base_url, cfg.site_title, cfg.home_url, cfg.websub_hub)
         if state.renderer is None or state.renderer.site != site:
             state.renderer = render.Renderer(site)
         files: dict[str, bytes] = {}

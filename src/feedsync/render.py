@@ -9,6 +9,7 @@ thread at a time.
 from __future__ import annotations
 
 import html
+import json
 import uuid
 from collections import OrderedDict
 from collections.abc import Mapping
@@ -26,9 +27,12 @@ from feedsync import slug
 from feedsync.model import Article, Feed, FeedKind
 from feedsync.normalise import ID_NAMESPACE
 
-EXTENSIONS = {"rss": ".rss", "atom": ".atom"}
+EXTENSIONS = {"rss": ".rss", "atom": ".atom", "json": ".json"}
 _PARSER = etree.XMLParser(remove_blank_text=True, resolve_entities=False, no_network=True)
-MEDIA_TYPES = {"rss": "application/rss+xml", "atom": "application/atom+xml"}
+MEDIA_TYPES = {"rss": "application/rss+xml", "atom": "application/atom+xml",
+               "json": "application/feed+json"}
+JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
+ATOM_NS = "http://www.w3.org/2005/Atom"
 # An empty feed still needs a date; a fixed one keeps it byte-stable.
 EMPTY_FEED_DATE = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
@@ -40,6 +44,7 @@ class Site:
     base_url: str
     title: str
     home_url: str
+    hub: str | None = None  # WebSub hub every feed declares, when one is configured
 
 
 def file_name(feed: Feed, fmt: str) -> str:
@@ -117,12 +122,24 @@ def _head(feed: Feed, fmt: str, site: Site) -> bytes:
     fg.description(feed_description(feed, site))
     fg.author({"name": site.title})
     fg.link(href=url_for(site, file_name(feed, fmt)), rel="self", type=MEDIA_TYPES[fmt])
+    if site.hub:
+        fg.link(href=site.hub, rel="hub")
     fg.link(href=feed.link or site.home_url, rel="alternate", type="text/html")
     fg.generator("feedsync")
     fg.updated(updated(feed))
-    if fmt == "rss":
-        return fg.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True)
-    return fg.atom_str(pretty=True, encoding="UTF-8", xml_declaration=True)
+    if fmt == "atom":
+        return fg.atom_str(pretty=True, encoding="UTF-8", xml_declaration=True)
+    data = fg.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True)
+    if not site.hub:
+        return data
+    # feedgen writes only the self link into RSS; WebSub needs rel="hub" beside it.
+    root = etree.fromstring(data, _PARSER)
+    channel = root.find("channel")
+    assert channel is not None
+    self_link = channel.find(f"{{{ATOM_NS}}}link")
+    hub = etree.Element(f"{{{ATOM_NS}}}link", href=site.hub, rel="hub")
+    channel.insert(list(channel).index(self_link) + 1 if self_link is not None else 0, hub)
+    return etree.tostring(root, pretty_print=True, encoding="UTF-8", xml_declaration=True)
 
 
 _CLOSE = {"rss": b"  </channel>", "atom": b"</feed>"}
@@ -180,14 +197,59 @@ class Renderer:
         return data
 
     def render(self, feed: Feed, fmt: str) -> bytes:
-        """The bytes of one feed file in `fmt` ('rss' or 'atom').
+        """The bytes of one feed file in `fmt` ('rss', 'atom' or 'json').
 
         Categories use the spelling each topic's own feed uses (`feed.labels`), so they agree.
         """
+        if fmt == "json":
+            return json_feed(feed, self.site)
         before, after = _split(_head(feed, fmt, self.site), fmt)
         labels = dict(feed.labels)
         entries = [self._cached_entry(article, fmt, labels) for article in feed.articles]
         return b"".join((before, *entries, after))
+
+
+def _json_time(when: datetime) -> str:
+    return when.isoformat().replace("+00:00", "Z")
+
+
+def json_feed(feed: Feed, site: Site) -> bytes:
+    """JSON Feed 1.1 (https://jsonfeed.org/version/1.1), as deterministic as the XML formats."""
+    labels = dict(feed.labels)
+    items = []
+    for a in feed.articles:
+        item: dict[str, object] = {
+            "id": a.id,
+            "url": a.link,
+            "title": a.title,
+            "content_text": a.summary or a.title,
+        }
+        if a.summary:
+            item["summary"] = a.summary
+        if a.images:
+            item["image"] = a.images[0].url
+        item["date_published"] = _json_time(a.published_at)
+        item["date_modified"] = _json_time(a.updated_at)
+        if a.provider is not None:
+            author: dict[str, str] = {"name": a.provider.name}
+            if a.provider.domain:
+                author["url"] = f"https://{a.provider.domain}/"
+            item["authors"] = [author]
+        if a.topics:
+            item["tags"] = [labels.get(slug.key(t), t) for t in a.topics]
+        items.append(item)
+    document: dict[str, object] = {
+        "version": JSON_FEED_VERSION,
+        "title": feed_title(feed, site),
+        "home_page_url": feed.link or site.home_url,
+        "feed_url": url_for(site, file_name(feed, "json")),
+        "description": feed_description(feed, site),
+        "authors": [{"name": site.title}],
+    }
+    if site.hub:
+        document["hubs"] = [{"type": "WebSub", "url": site.hub}]
+    document["items"] = items
+    return (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 
 
 def render(feed: Feed, fmt: str, site: Site) -> bytes:
