@@ -63,7 +63,8 @@ def test_each_article_is_in_exactly_its_topic_and_provider_feeds(tmp_path, write
         for ext in ("rss", "atom", "json"):
             assert titles(out / f"{path}.{ext}") == want, f"{path}.{ext}"
     written = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
-    assert written == sorted(f"{p}.{e}" for p in expected for e in ("rss", "atom", "json"))
+    assert written == sorted([*(f"{p}.{e}" for p in expected for e in ("rss", "atom", "json")),
+                              "feeds.opml", "index.html"])
 
 
 def test_feeds_carry_absolute_percent_encoded_self_links(tmp_path, write_article):
@@ -248,4 +249,5 @@ def test_every_format_declares_a_configured_websub_hub_next_to_its_self_link(tmp
 def test_formats_are_configurable(tmp_path, write_article):
     write_article(tmp_path / "in", "a.md")
     generate_once(tmp_path / "in", tmp_path / "out", formats=["json"])
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["all.json", "providers"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "all.json", "feeds.opml", "index.html", "providers"]

@@ -80,6 +80,18 @@ def build_parser() -> argparse.ArgumentParser:
                         help="generate once and exit (the same as 'feedsync generate')")
     daemon.add_argument("--pid-file", type=Path, metavar="PATH",
                         help="write the process id here while running")
+    daemon.add_argument("--serve", metavar="HOST:PORT",
+                        help="also serve the output folder over HTTP (as 'feedsync serve')")
+    serve = sub.add_parser(
+        "serve", help="serve the output folder over HTTP for feed readers",
+        description="Serve the output folder read-only: feeds with their media types, ETag and"
+                    " Last-Modified (304 answers), gzip. Binds to 127.0.0.1 unless told otherwise.",
+        epilog="Example: feedsync serve --output output --bind 127.0.0.1:8080",
+    )
+    _common(serve)
+    serve.add_argument("--bind", metavar="HOST:PORT",
+                       help="address to listen on (default: the 'serve' setting, else"
+                            " 127.0.0.1:8080)")
     stat = sub.add_parser(
         "status", help="show what the running daemon last did",
         description="Read the daemon's status file and print whether it is running, its last"
@@ -129,11 +141,43 @@ def _status(cfg: config.Config) -> int:
     return code
 
 
+def _bind(text: str | None, cfg: config.Config) -> tuple[str, int] | None:
+    chosen = text or cfg.serve
+    if chosen is None:
+        return None
+    bind = config.parse_bind(chosen)
+    if bind is None:
+        raise FeedsyncError(f"{chosen!r} is not HOST:PORT (for example 127.0.0.1:8080)")
+    return bind
+
+
+def _serve(args: argparse.Namespace, cfg: config.Config) -> int:
+    """`feedsync serve`: run the HTTP server until SIGTERM or SIGINT."""
+    import signal
+    import threading
+
+    from feedsync.server import Server
+
+    host, port = _bind(args.bind, cfg) or ("127.0.0.1", 8080)
+    server = Server(cfg.output_dir, host, port)
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    server.start()
+    print(f"Serving {cfg.output_dir} at {server.url} (Ctrl-C stops)", file=sys.stderr)
+    try:
+        stop.wait()
+    finally:
+        server.stop()
+    return 0
+
+
 def _daemon(args: argparse.Namespace, cfg: config.Config) -> int:
     from feedsync.daemon import Daemon
 
     clock = (lambda: args.now) if args.now else (lambda: datetime.now(timezone.utc))
-    runner = Daemon(cfg, reload=lambda: load_config(args), clock=clock)
+    runner = Daemon(cfg, reload=lambda: load_config(args), clock=clock,
+                    serve=_bind(args.serve, cfg))
     runner.install_signal_handlers()
     if args.pid_file:
         args.pid_file.write_text(f"{os.getpid()}\n")
@@ -153,6 +197,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         cfg = load_config(args)
         if args.command == "status":
             return _status(cfg)
+        if args.command == "serve":
+            return _serve(args, cfg)
         if args.command == "run" and not args.once:
             return _daemon(args, cfg)
         now = args.now or datetime.now(timezone.utc)

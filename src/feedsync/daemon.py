@@ -28,6 +28,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from feedsync import generate, scan, status
 from feedsync.config import Config
 from feedsync.errors import FeedsyncError, OutputError
+from feedsync.server import Server
 from feedsync.watcher import Watcher
 
 log = logging.getLogger(__name__)
@@ -45,8 +46,10 @@ class Daemon:
     """The long-running mode; `run()` blocks until `stop()` (or a signal) and returns 0."""
 
     def __init__(self, cfg: Config, *, reload: Callable[[], Config] | None = None,
-                 clock: Clock = utc_now) -> None:
+                 clock: Clock = utc_now, serve: tuple[str, int] | None = None) -> None:
         self.cfg = cfg
+        self._serve = serve
+        self.server: Server | None = None
         self._reload = reload
         self._clock = clock
         self._lock = threading.Lock()
@@ -243,6 +246,9 @@ class Daemon:
         scan.require_folder(self.cfg.content_dir)
         if not os.access(self.cfg.content_dir, os.R_OK | os.X_OK):
             raise FeedsyncError(f"content folder {self.cfg.content_dir} is not readable")
+        if self._serve is not None:
+            self.server = Server(self.cfg.output_dir, *self._serve)
+            self.server.start()
         self._start_watcher()  # before the first run, so no edit falls between the two
         self._start_scheduler()
         try:
@@ -271,4 +277,7 @@ class Daemon:
         finally:
             self._shutdown()
             status.mark_stopped(self.cfg)
+            if self.server is not None:
+                self.server.stop()
+                self.server = None
         return 0

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from feedsync import reader, render, scan, select, writer
+from feedsync import discovery, reader, render, scan, select, writer
 from feedsync.config import Config
 from feedsync.index import ALL, Index, Ref, Stamp
 from feedsync.model import Article, Feed, FeedKind, Problem, Report, Severity
@@ -230,6 +230,15 @@ def run(cfg: Config, now: datetime, *, state: State | None = None,
             if new is not None and (new != old or (full and _missing(cfg, new))):
                 for fmt in cfg.formats:
                     files[render.file_name(new, fmt)] = state.renderer.render(new, fmt)
+        if full or files or deletes:  # the index page and OPML list every feed
+            current = dict(state.written)
+            for ref in dirty:
+                if ref in feeds:
+                    current[ref] = feeds[ref]
+                else:
+                    current.pop(ref, None)
+            files[discovery.INDEX] = discovery.index_html(current.values(), site, cfg.formats)
+            files[discovery.OPML] = discovery.opml(current.values(), site, cfg.formats)
         if full:
             desired = {p + render.EXTENSIONS[f] for p in state.paths.values() for f in cfg.formats}
             outcome = writer.sync(cfg.output_dir, files, MANAGED_FOLDERS,

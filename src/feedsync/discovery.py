@@ -1,0 +1,126 @@
+"""Feeds -> index.html and feeds.opml, so people and readers can find every feed.
+
+Both follow the feeds' rules: built from content only (no "now"), deterministic, and written
+through the same writer, so unchanged bytes are not rewritten.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable, Sequence
+from email.utils import format_datetime
+from urllib.parse import quote
+
+from lxml import etree
+
+from feedsync.model import Feed, FeedKind
+from feedsync.render import MEDIA_TYPES, Site, feed_title, file_name, updated, url_for
+
+INDEX = "index.html"
+OPML = "feeds.opml"
+FORMAT_NAMES = {"rss": "RSS", "atom": "Atom", "json": "JSON Feed"}
+SECTIONS = ((FeedKind.TOPIC, "Topics"), (FeedKind.PROVIDER, "Providers"))
+_STYLE = """
+body{font:16px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}
+h1{margin-bottom:.2rem}p.lead{color:#555;margin-top:0}
+table{border-collapse:collapse;width:100%;margin-bottom:2rem}
+th,td{text-align:left;padding:.35rem .6rem;border-bottom:1px solid #ddd}
+th{background:#f4f4f4}td.n{text-align:right}a{color:#0645ad}
+""".strip()
+
+
+def _ordered(feeds: Iterable[Feed]) -> tuple[Feed | None, dict[FeedKind, list[Feed]]]:
+    everything = None
+    groups: dict[FeedKind, list[Feed]] = {kind: [] for kind, _ in SECTIONS}
+    for feed in feeds:
+        if feed.kind is FeedKind.ALL:
+            everything = feed
+        else:
+            groups[feed.kind].append(feed)
+    for members in groups.values():
+        members.sort(key=lambda f: (f.name.casefold(), f.path))
+    return everything, groups
+
+
+def _newest(feed: Feed) -> str:
+    return feed.articles[0].published_at.strftime("%Y-%m-%d %H:%M UTC") if feed.articles else "—"
+
+
+def _links(feed: Feed, formats: Sequence[str]) -> str:
+    return " · ".join(
+        f'<a href="{html.escape(quote(file_name(feed, fmt)))}" type="{MEDIA_TYPES[fmt]}">'
+        f"{FORMAT_NAMES[fmt]}</a>"
+        for fmt in formats
+    )
+
+
+def index_html(feeds: Iterable[Feed], site: Site, formats: Sequence[str]) -> bytes:
+    """A readable page listing every feed, with autodiscovery links for the main feeds."""
+    everything, groups = _ordered(feeds)
+    esc = html.escape
+    head = [
+        "<!DOCTYPE html>",
+        '<html lang="en">',
+        "<head>",
+        '<meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{esc(site.title)} — feeds</title>",
+    ]
+    if everything is not None:
+        head += [
+            f'<link rel="alternate" type="{MEDIA_TYPES[fmt]}" title="{esc(site.title)}'
+            f' ({FORMAT_NAMES[fmt]})" href="{esc(url_for(site, file_name(everything, fmt)))}">'
+            for fmt in formats
+        ]
+    head += [f'<link rel="outline" type="text/x-opml" title="All feeds (OPML)" href="{OPML}">',
+             f"<style>{_STYLE}</style>", "</head>", "<body>"]
+    body = [f"<h1>{esc(site.title)}</h1>",
+            '<p class="lead">Subscribe to everything, a topic or a provider in your feed reader,'
+            f' or import <a href="{OPML}">all feeds as OPML</a>.</p>']
+    if everything is not None:
+        body += ["<h2>Everything</h2>", "<table>",
+                 "<tr><th>Feed</th><th>Items</th><th>Newest item</th><th>Formats</th></tr>",
+                 _row(everything, site.title, formats), "</table>"]
+    for kind, heading in SECTIONS:
+        members = groups[kind]
+        body += [f"<h2>{heading} ({len(members)})</h2>"]
+        if not members:
+            body += ["<p>None yet.</p>"]
+            continue
+        body += ["<table>", "<tr><th>Feed</th><th>Items</th><th>Newest item</th>"
+                 "<th>Formats</th></tr>"]
+        body += [_row(feed, feed.name, formats) for feed in members]
+        body += ["</table>"]
+    body += ["</body>", "</html>", ""]
+    return "\n".join(head + body).encode("utf-8")
+
+
+def _row(feed: Feed, name: str, formats: Sequence[str]) -> str:
+    return (f"<tr><td>{html.escape(name)}</td><td class=\"n\">{len(feed.articles)}</td>"
+            f"<td>{_newest(feed)}</td><td>{_links(feed, formats)}</td></tr>")
+
+
+def opml(feeds: Iterable[Feed], site: Site, formats: Sequence[str]) -> bytes:
+    """OPML 2.0 with one outline per feed (its Atom, else RSS, else JSON URL) for bulk import."""
+    everything, groups = _ordered(feeds)
+    fmt = next(f for f in ("atom", "rss", "json") if f in formats)
+    root = etree.Element("opml", version="2.0")
+    head = etree.SubElement(root, "head")
+    etree.SubElement(head, "title").text = f"{site.title} feeds"
+    if everything is not None and everything.articles:
+        etree.SubElement(head, "dateModified").text = format_datetime(updated(everything))
+    body = etree.SubElement(root, "body")
+
+    def outline(parent: etree._Element, feed: Feed, text: str) -> None:
+        etree.SubElement(parent, "outline", text=text, title=text, type="rss",
+                         xmlUrl=url_for(site, file_name(feed, fmt)),
+                         htmlUrl=feed.link or site.home_url)
+
+    if everything is not None:
+        outline(body, everything, feed_title(everything, site))
+    for kind, heading in SECTIONS:
+        if groups[kind]:
+            folder = etree.SubElement(body, "outline", text=heading, title=heading)
+            for feed in groups[kind]:
+                outline(folder, feed, feed.name)
+    return etree.tostring(root, pretty_print=True, encoding="UTF-8", xml_declaration=True)
