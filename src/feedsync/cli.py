@@ -188,6 +188,20 @@ def _daemon(args: argparse.Namespace, cfg: config.Config) -> int:
             args.pid_file.unlink(missing_ok=True)
 
 
+def _notify_hub(cfg: config.Config, written: Sequence[str]) -> None:
+    """One-shot runs tell the hub too, waiting a little; a failure never changes the exit code."""
+    from feedsync import render, websub
+
+    publisher = websub.Publisher(cfg.websub_hub or "", attempts=3)
+    try:
+        publisher.notify(websub.feed_urls(cfg.base_url, written, render.EXTENSIONS.values()))
+        if not publisher.drain(15):
+            log.warning("WebSub hub %s did not take every notification in time",
+                        cfg.websub_hub)
+    finally:
+        publisher.stop()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "run" and not args.verbose and not args.quiet:
@@ -209,6 +223,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("Interrupted; feeds already written are complete.", file=sys.stderr)
         return 130
+    if cfg.websub_hub and report.written and args.command != "check":
+        _notify_hub(cfg, report.written)
     if not args.quiet:
         if args.command == "check":
             print(f"{report.files_read} files checked, {report.articles} articles valid,"

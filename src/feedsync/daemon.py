@@ -25,7 +25,7 @@ from types import FrameType
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from feedsync import generate, scan, status
+from feedsync import generate, render, scan, status, websub
 from feedsync.config import Config
 from feedsync.errors import FeedsyncError, OutputError
 from feedsync.server import Server
@@ -50,6 +50,7 @@ class Daemon:
         self.cfg = cfg
         self._serve = serve
         self.server: Server | None = None
+        self.publisher: websub.Publisher | None = None
         self._reload = reload
         self._clock = clock
         self._lock = threading.Lock()
@@ -149,7 +150,18 @@ class Daemon:
         """The clock passed an embargo: a run with no changed paths re-selects by time."""
         self._wake.set()
 
+    def _start_publisher(self) -> None:
+        if self.publisher is not None:
+            self.publisher.stop()
+            self.publisher = None
+        if self.cfg.websub_hub:
+            self.publisher = websub.Publisher(self.cfg.websub_hub)
+
     def _shutdown(self) -> None:
+        if self.publisher is not None:
+            self.publisher.drain(2.0)  # a moment for the last notifications, then go
+            self.publisher.stop()
+            self.publisher = None
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=True)
             self.scheduler = None
@@ -203,6 +215,9 @@ class Daemon:
         if report.written or report.removed or changed is None:
             log.info("%s (%.0f ms)", report.summary(), elapsed * 1000)
         self._schedule_publish(report.next_due)
+        if self.publisher is not None and report.written:
+            self.publisher.notify(websub.feed_urls(self.cfg.base_url, report.written,
+                                                   render.EXTENSIONS.values()))
         status.write(self.cfg, self.state, report, now, elapsed, self.watcher)
 
     def _take(self) -> tuple[set[Path] | None, bool]:
@@ -236,6 +251,7 @@ class Daemon:
             self.cfg = new
             self.state = generate.State()
             self._shutdown()
+            self._start_publisher()
             self._start_watcher()
             self._start_scheduler()
         with self._lock:
@@ -249,6 +265,7 @@ class Daemon:
         if self._serve is not None:
             self.server = Server(self.cfg.output_dir, *self._serve)
             self.server.start()
+        self._start_publisher()
         self._start_watcher()  # before the first run, so no edit falls between the two
         self._start_scheduler()
         try:
