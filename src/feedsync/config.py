@@ -51,10 +51,10 @@ class Config:
 
 
 def parse_bind(text: str) -> tuple[str, int] | None:
-    """'HOST:PORT' (or '[v6]:PORT') -> (host, port), or None when it is not one."""
+    """'HOST:PORT' (or '[v6]:PORT'; port 0 picks a free one) -> (host, port), or None."""
     host, sep, port = text.rpartition(":")
     host = host.strip("[]")
-    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) < 65536:
         return None
     return host, int(port)
 

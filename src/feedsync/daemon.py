@@ -28,6 +28,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from feedsync import generate, render, scan, status, websub
 from feedsync.config import Config
 from feedsync.errors import FeedsyncError, OutputError
+from feedsync.model import Report
 from feedsync.server import Server
 from feedsync.watcher import Watcher
 
@@ -171,6 +172,12 @@ class Daemon:
 
     # -- the loop ----------------------------------------------------------------------------
 
+    def _status(self, report: Report | None, now: datetime, started: float,
+                error: str | None = None) -> None:
+        status.write(self.cfg, self.state, report, now, time.monotonic() - started,
+                     self.watcher, error=error,
+                     url=self.server.url if self.server is not None else None)
+
     def _generate(self, changed: set[Path] | None) -> None:
         started = time.monotonic()
         now = self._clock()
@@ -187,13 +194,11 @@ class Daemon:
             if changed is None:
                 with self._lock:
                     self._full = True
-            status.write(self.cfg, self.state, None, now, time.monotonic() - started,
-                         self.watcher, error=str(exc))
+            self._status(None, now, started, error=str(exc))
             return
         except FeedsyncError as exc:  # e.g. the content folder vanished: keep every feed
             log.error("%s; feeds are kept as they are until it is back", exc)
-            status.write(self.cfg, self.state, None, now, time.monotonic() - started,
-                         self.watcher, error=str(exc))
+            self._status(None, now, started, error=str(exc))
             return
         except Exception as exc:  # the loop's boundary: a bug must not end the service
             log.exception("unexpected failure; retrying with a full run in %.0fs", self._backoff)
@@ -202,8 +207,7 @@ class Daemon:
             self.state = generate.State()  # start from a clean slate rather than a doubtful one
             with self._lock:
                 self._full = True
-            status.write(self.cfg, self.state, None, now, time.monotonic() - started,
-                         self.watcher, error=f"internal error: {exc!r}")
+            self._status(None, now, started, error=f"internal error: {exc!r}")
             return
         self._retry_at = None
         self._backoff = 1.0
@@ -218,7 +222,7 @@ class Daemon:
         if self.publisher is not None and report.written:
             self.publisher.notify(websub.feed_urls(self.cfg.base_url, report.written,
                                                    render.EXTENSIONS.values()))
-        status.write(self.cfg, self.state, report, now, elapsed, self.watcher)
+        self._status(report, now, started)
 
     def _take(self) -> tuple[set[Path] | None, bool]:
         """The work gathered so far: changed paths (None: walk everything), reload asked."""

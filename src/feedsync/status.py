@@ -30,7 +30,7 @@ def _problems(state: Any) -> list[dict[str, Any]]:
 
 
 def write(cfg: Config, state: Any, report: Report | None, now: datetime, seconds: float,
-          watcher: _Watching | None, error: str | None = None) -> None:
+          watcher: _Watching | None, error: str | None = None, url: str | None = None) -> None:
     """Record the last run; never fails the daemon (a status is not worth stopping for)."""
     previous = read(cfg.status_path) or {}
     last = previous.get("last_run", {})
@@ -52,6 +52,7 @@ def write(cfg: Config, state: Any, report: Report | None, now: datetime, seconds
         "content_dir": str(cfg.content_dir),
         "output_dir": str(cfg.output_dir),
         "watcher": watcher.kind if watcher is not None else None,
+        "serving": url,
         "last_run": last,
         "last_error": error,
         "articles": state.index.article_count,
@@ -105,7 +106,8 @@ def describe(data: dict[str, Any]) -> tuple[str, int]:
     last = data.get("last_run") or {}
     lines = [
         f"feedsync {'running' if running else 'not running'}"
-        f" (pid {data.get('pid')}, watcher {data.get('watcher') or 'none'})",
+        f" (pid {data.get('pid')}, watcher {data.get('watcher') or 'none'}"
+        f"{', serving ' + data['serving'] if data.get('serving') else ''})",
         f"last run: {last.get('at', 'never')}, {last.get('files_read', 0)} files read,"
         f" {len(last.get('written', []))} files written, {len(last.get('removed', []))} removed",
         f"{data.get('published', 0)} articles published ({data.get('scheduled', 0)} scheduled,"

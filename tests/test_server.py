@@ -1,0 +1,154 @@
+"""feedsync serve: what a feed reader's HTTP client sees (real requests over loopback)."""
+
+import gzip
+import http.client
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import feedparser
+import pytest
+
+from conftest import generate_once
+from feedsync import status
+from feedsync.server import Server
+
+from test_daemon import wait_until
+
+
+@pytest.fixture
+def served(tmp_path, write_article):
+    """Feeds for two articles, served on a free loopback port; always stopped."""
+    content, out = tmp_path / "in", tmp_path / "out"
+    write_article(content, "a.md", title="A", topics=["Künstliche Intelligenz"])
+    write_article(content, "b.md", title="B", day="2024-06-01")
+    server = Server(out, "127.0.0.1", 0)
+    out.mkdir()
+    server.start()
+    generate_once(content, out, base_url=server.url)
+    yield server, content, out
+    server.stop()
+
+
+def request(server, method, path, headers=None):
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    try:
+        conn.request(method, path, headers=headers or {})
+        response = conn.getresponse()
+        return response.status, dict(response.getheaders()), response.read()
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("path, media", [
+    ("/all.rss", "application/rss+xml; charset=utf-8"),
+    ("/all.atom", "application/atom+xml; charset=utf-8"),
+    ("/all.json", "application/feed+json; charset=utf-8"),
+    ("/feeds.opml", "text/x-opml; charset=utf-8"),
+    ("/", "text/html; charset=utf-8"),
+    ("/topics/k%C3%BCnstliche-intelligenz.atom", "application/atom+xml; charset=utf-8"),
+])
+def test_files_are_served_with_their_media_types(served, path, media):
+    server, _, out = served
+    code, headers, body = request(server, "GET", path)
+    assert code == 200 and headers["Content-Type"] == media
+    expected = out / ("index.html" if path == "/" else
+                      path.lstrip("/").replace("k%C3%BCnstliche", "künstliche"))
+    assert body == expected.read_bytes()
+    assert headers["ETag"].startswith('"') and headers["Last-Modified"].endswith("GMT")
+    assert "max-age" in headers["Cache-Control"]
+
+
+def test_head_has_the_headers_and_no_body(served):
+    server, _, out = served
+    code, headers, body = request(server, "HEAD", "/all.rss")
+    assert code == 200 and body == b""
+    assert int(headers["Content-Length"]) == len((out / "all.rss").read_bytes())
+
+
+def test_conditional_requests_get_304_until_the_feed_changes(served, write_article):
+    server, content, out = served
+    _, headers, _ = request(server, "GET", "/all.atom")
+    code, _, body = request(server, "GET", "/all.atom", {"If-None-Match": headers["ETag"]})
+    assert code == 304 and body == b""
+    code, _, _ = request(server, "GET", "/all.atom",
+                         {"If-Modified-Since": headers["Last-Modified"]})
+    assert code == 304
+    first = feedparser.parse(f"{server.url}all.atom")
+    again = feedparser.parse(f"{server.url}all.atom", etag=first.etag, modified=first.modified)
+    assert first.status == 200 and again.status == 304
+    write_article(content, "c.md", title="C", day="2025-01-01")
+    generate_once(content, out, base_url=server.url)
+    later = feedparser.parse(f"{server.url}all.atom", etag=first.etag, modified=first.modified)
+    assert later.status == 200 and [e.title for e in later.entries] == ["C", "B", "A"]
+
+
+def test_gzip_is_used_when_accepted(served):
+    server, _, out = served
+    code, headers, body = request(server, "GET", "/all.rss", {"Accept-Encoding": "gzip"})
+    assert code == 200 and headers["Content-Encoding"] == "gzip"
+    assert gzip.decompress(body) == (out / "all.rss").read_bytes()
+    assert headers["Vary"] == "Accept-Encoding"
+    code, _, _ = request(server, "GET", "/all.rss",
+                         {"Accept-Encoding": "gzip", "If-None-Match": headers["ETag"]})
+    assert code == 304
+    _, plain, _ = request(server, "GET", "/all.rss", {"Accept-Encoding": "gzip;q=0"})
+    assert "Content-Encoding" not in plain
+
+
+@pytest.mark.parametrize("path", [
+    "/../secret.txt", "/%2e%2e/secret.txt", "/topics/%2E%2E/%2E%2E/secret.txt",
+    "/..%2fsecret.txt", "//etc/passwd", "/%2Fetc%2Fpasswd", "/.feedsync-status.json",
+    "/topics/escape.rss", "/topics/", "/nothing.rss", "/%00.rss",
+])
+def test_nothing_outside_the_output_folder_or_hidden_can_be_reached(served, path):
+    server, _, out = served
+    (out.parent / "secret.txt").write_text("secret")
+    (out / ".feedsync-status.json").write_text("{}")
+    (out / "topics" / "escape.rss").symlink_to(out.parent / "secret.txt")
+    code, _, body = request(server, "GET", path)
+    assert code in (400, 404) and b"secret" not in body
+
+
+def test_only_get_and_head_are_allowed(served):
+    server, _, _ = served
+    for method in ("POST", "PUT", "DELETE", "PATCH"):
+        code, headers, _ = request(server, method, "/all.rss")
+        assert code == 405 and headers["Allow"] == "GET, HEAD"
+
+
+def test_a_port_in_use_is_a_clear_error(served):
+    from feedsync.errors import FeedsyncError
+
+    server, _, out = served
+    with pytest.raises(FeedsyncError, match="cannot serve"):
+        Server(out, "127.0.0.1", server.port).start()
+
+
+def test_run_serve_publishes_edits_to_a_polling_reader(tmp_path, write_article):
+    """The issue's scenario: `feedsync run --serve`, a reader polls, edits arrive, 304s between."""
+    content, out = tmp_path / "in", tmp_path / "out"
+    write_article(content, "a.md", title="First")
+    exe = Path(sys.executable).with_name("feedsync")
+    proc = subprocess.Popen([str(exe), "run", "--serve", "127.0.0.1:0", "--content", str(content),
+                             "--output", str(out)], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    try:
+        wait_until(lambda: (status.read(out / ".feedsync-status.json") or {}).get("serving"),
+                   20, "the server to start")
+        url = status.read(out / ".feedsync-status.json")["serving"]
+        first = feedparser.parse(url + "all.atom")
+        assert first.status == 200 and [e.title for e in first.entries] == ["First"]
+        assert feedparser.parse(url + "all.atom", etag=first.etag).status == 304
+        write_article(content, "b.md", title="Second", day="2024-06-01")
+        wait_until(lambda: [e.title for e in feedparser.parse(
+            url + "all.atom", etag=first.etag).entries] == ["Second", "First"], 5,
+            "the reader to see the new article")
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
