@@ -152,3 +152,29 @@ def test_run_serve_publishes_edits_to_a_polling_reader(tmp_path, write_article):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_a_feed_being_rewritten_is_never_served_torn(served):
+    import threading
+
+    from feedsync.writer import write_atomic
+
+    server, _, out = served
+    versions = [b"<rss>" + b"a" * 50_000 + b"</rss>", b"<rss>" + b"b" * 70_000 + b"</rss>"]
+    stop = threading.Event()
+
+    def rewrite():
+        i = 0
+        while not stop.is_set():
+            write_atomic(out / "all.rss", versions[i % 2])
+            i += 1
+
+    writer = threading.Thread(target=rewrite)
+    writer.start()
+    try:
+        bodies = [request(server, "GET", "/all.rss")[2] for _ in range(300)]
+    finally:
+        stop.set()
+        writer.join(10)
+    assert all(body in versions for body in bodies)
+    assert len(set(bodies)) == 2  # both versions were seen while it was rewriting
