@@ -162,6 +162,7 @@ def test_a_feed_being_rewritten_is_never_served_torn(served):
     server, _, out = served
     versions = [b"<rss>" + b"a" * 50_000 + b"</rss>", b"<rss>" + b"b" * 70_000 + b"</rss>"]
     stop = threading.Event()
+    write_atomic(out / "all.rss", versions[1])
 
     def rewrite():
         i = 0
@@ -176,5 +177,5 @@ def test_a_feed_being_rewritten_is_never_served_torn(served):
     finally:
         stop.set()
         writer.join(10)
-    assert all(body in versions for body in bodies)
+    assert [b[:40] for b in bodies if b not in versions] == []  # complete versions only
     assert len(set(bodies)) == 2  # both versions were seen while it was rewriting

@@ -75,7 +75,12 @@ class _Entry:
 
 
 class Files:
-    """Reads files once per version (device, inode, size, mtime) and remembers their ETag/gzip."""
+    """Reads a file whole through one descriptor and remembers its ETag and gzip by version.
+
+    The file is always read (feeds are small): a cached entry is reused only when its bytes are
+    identical, since a replaced file can get a recycled inode with the same size and a coarse
+    mtime within the same tick.
+    """
 
     def __init__(self, root: Path, cache_size: int = 4096) -> None:
         self.root = root
@@ -89,17 +94,17 @@ class Files:
             return None
         try:
             st = os.fstat(fd)
-            key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
-            entry = self._cache.get(key)
-            if entry is not None:
-                self._cache.move_to_end(key)
-                return entry
             if st.st_size > MAX_FILE_BYTES:
                 return None
             with os.fdopen(os.dup(fd), "rb") as f:
                 data = f.read()
         finally:
             os.close(fd)
+        key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+        entry = self._cache.get(key)
+        if entry is not None and entry.data == data:
+            self._cache.move_to_end(key)
+            return entry
         entry = self._cache[key] = _Entry(data, st.st_mtime)
         if len(self._cache) > self.cache_size:
             self._cache.popitem(last=False)
