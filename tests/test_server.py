@@ -179,3 +179,22 @@ def test_a_feed_being_rewritten_is_never_served_torn(served):
         writer.join(10)
     assert [b[:40] for b in bodies if b not in versions] == []  # complete versions only
     assert len(set(bodies)) == 2  # both versions were seen while it was rewriting
+
+
+def test_feedsync_serve_runs_until_sigterm(tmp_path, write_article):
+    write_article(tmp_path / "in", "a.md", title="Served")
+    generate_once(tmp_path / "in", tmp_path / "out")
+    exe = Path(sys.executable).with_name("feedsync")
+    proc = subprocess.Popen([str(exe), "serve", "--output", str(tmp_path / "out"),
+                             "--bind", "127.0.0.1:0"], stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stderr.readline()
+        assert line.startswith("Serving ") and " at http://127.0.0.1:" in line
+        url = line.split(" at ", 1)[1].split(" ", 1)[0]
+        assert [e.title for e in feedparser.parse(url + "all.rss").entries] == ["Served"]
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
