@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
@@ -81,3 +85,21 @@ def generate_once(content: Path, out: Path, now: datetime = FIXED_NOW, **setting
     """One `feedsync generate` through the library, as the CLI runs it."""
     cfg = config.load(None, {"content_dir": content, "output_dir": out, **settings})
     return generate.run(cfg, now)
+
+
+def feedsync_command() -> list[str]:
+    """The installed console script (as a user runs it), else `python -m feedsync`."""
+    exe = Path(sys.executable).with_name("feedsync")
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "feedsync"]
+
+
+@contextmanager
+def feedsync_process(*args: str, **popen: Any) -> Iterator[subprocess.Popen]:
+    """`feedsync ARGS` as a child process that never outlives the test."""
+    proc = subprocess.Popen([*feedsync_command(), *args], text=True, **popen)
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

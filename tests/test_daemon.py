@@ -4,7 +4,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import threading
 import time
 from datetime import datetime, timedelta, timezone
@@ -13,7 +12,7 @@ from pathlib import Path
 import feedparser
 import pytest
 
-from conftest import article_text
+from conftest import article_text, feedsync_process
 from feedsync import config, status
 from feedsync.daemon import Daemon
 from feedsync.errors import FeedsyncError
@@ -251,20 +250,14 @@ def test_start_up_without_a_content_folder_fails_clearly(tmp_path):
     assert [t for t in threading.enumerate() if t.name.startswith("feedsync")] == []
 
 
-def _feedsync(*args: str) -> list[str]:
-    exe = Path(sys.executable).with_name("feedsync")
-    return [str(exe)] if exe.exists() else [sys.executable, "-m", "feedsync"]
-
-
 def test_sigterm_mid_run_finishes_the_write_and_exits_0(tmp_path, write_article):
     content, out = tmp_path / "in", tmp_path / "out"
     for i in range(300):
         write_article(content, f"{i}.md", title=f"T{i}", topics=[f"Topic {i % 30}"],
                       provider=f"P{i % 40}")
-    proc = subprocess.Popen([*_feedsync(), "run", "--content", str(content), "--output", str(out),
-                             "--pid-file", str(tmp_path / "pid")],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
+    with feedsync_process("run", "--content", str(content), "--output", str(out),
+                          "--pid-file", str(tmp_path / "pid"),
+                          stdout=(tmp_path / "log").open("w"), stderr=subprocess.STDOUT) as proc:
         wait_until(lambda: (status.read(out / ".feedsync-status.json") or {}).get("state")
                    == "running", 20, "daemon start")
         assert int((tmp_path / "pid").read_text()) == proc.pid
@@ -274,11 +267,7 @@ def test_sigterm_mid_run_finishes_the_write_and_exits_0(tmp_path, write_article)
         started = time.monotonic()
         code = proc.wait(timeout=10)
         assert time.monotonic() - started < 5
-        assert code == 0, proc.stdout.read()
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        assert code == 0, (tmp_path / "log").read_text()
     assert not (tmp_path / "pid").exists()
     assert status.read(out / ".feedsync-status.json")["state"] == "stopped"
     leftovers = [p for p in out.rglob(".feedsync-tmp-*")]
@@ -292,9 +281,8 @@ def test_sighup_reloads_the_configuration_file(tmp_path, write_article):
     write_article(content, "a.md", title="A")
     cfg_file = tmp_path / "feedsync.yaml"
     cfg_file.write_text(f"content_dir: {content}\noutput_dir: {out}\nsite_title: First\n")
-    proc = subprocess.Popen([*_feedsync(), "run", "--config", str(cfg_file)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
+    with feedsync_process("run", "--config", str(cfg_file),
+                          stdout=(tmp_path / "log").open("w"), stderr=subprocess.STDOUT) as proc:
         wait_until(lambda: b"<title>First</title>" in (out / "all.rss").read_bytes()
                    if (out / "all.rss").exists() else False, 20, "first run")
         cfg_file.write_text(f"content_dir: {content}\noutput_dir: {out}\nsite_title: [broken\n")
@@ -305,10 +293,6 @@ def test_sighup_reloads_the_configuration_file(tmp_path, write_article):
                    "reload")
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=10) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
 
 
 def test_an_unwritable_output_is_retried_with_backoff_and_old_feeds_stay(tmp_path, start,

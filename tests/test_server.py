@@ -2,16 +2,13 @@
 
 import gzip
 import http.client
-import os
 import signal
 import subprocess
-import sys
-from pathlib import Path
 
 import feedparser
 import pytest
 
-from conftest import generate_once
+from conftest import feedsync_process, generate_once
 from feedsync import status
 from feedsync.server import Server
 
@@ -131,11 +128,9 @@ def test_run_serve_publishes_edits_to_a_polling_reader(tmp_path, write_article):
     """The issue's scenario: `feedsync run --serve`, a reader polls, edits arrive, 304s between."""
     content, out = tmp_path / "in", tmp_path / "out"
     write_article(content, "a.md", title="First")
-    exe = Path(sys.executable).with_name("feedsync")
-    proc = subprocess.Popen([str(exe), "run", "--serve", "127.0.0.1:0", "--content", str(content),
-                             "--output", str(out)], stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
-    try:
+    with feedsync_process("run", "--serve", "127.0.0.1:0", "--content", str(content),
+                          "--output", str(out), stdout=(tmp_path / "log").open("w"),
+                          stderr=subprocess.STDOUT) as proc:
         wait_until(lambda: (status.read(out / ".feedsync-status.json") or {}).get("serving"),
                    20, "the server to start")
         url = status.read(out / ".feedsync-status.json")["serving"]
@@ -148,10 +143,6 @@ def test_run_serve_publishes_edits_to_a_polling_reader(tmp_path, write_article):
             "the reader to see the new article")
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=10) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
 
 
 def test_a_feed_being_rewritten_is_never_served_torn(served):
@@ -184,17 +175,11 @@ def test_a_feed_being_rewritten_is_never_served_torn(served):
 def test_feedsync_serve_runs_until_sigterm(tmp_path, write_article):
     write_article(tmp_path / "in", "a.md", title="Served")
     generate_once(tmp_path / "in", tmp_path / "out")
-    exe = Path(sys.executable).with_name("feedsync")
-    proc = subprocess.Popen([str(exe), "serve", "--output", str(tmp_path / "out"),
-                             "--bind", "127.0.0.1:0"], stderr=subprocess.PIPE, text=True)
-    try:
+    with feedsync_process("serve", "--output", str(tmp_path / "out"), "--bind", "127.0.0.1:0",
+                          stderr=subprocess.PIPE) as proc:
         line = proc.stderr.readline()
         assert line.startswith("Serving ") and " at http://127.0.0.1:" in line
         url = line.split(" at ", 1)[1].split(" ", 1)[0]
         assert [e.title for e in feedparser.parse(url + "all.rss").entries] == ["Served"]
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=10) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
