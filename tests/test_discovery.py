@@ -27,7 +27,7 @@ def test_the_index_page_lists_every_feed_and_advertises_the_main_ones(tmp_path, 
     assert rows["AI"] == ("2", "2024-03-04 12:00 UTC",
                           ["topics/ai.rss", "topics/ai.atom", "topics/ai.json"])
     assert rows["<Beta & Co>"][0] == "1"  # escaped in the page, shown as typed
-    assert set(rows) == {"feedsync", "AI", "C++", "Acme", "<Beta & Co>"}
+    assert set(rows) == {"All articles", "AI", "C++", "Acme", "<Beta & Co>"}
     for hrefs in (v[2] for v in rows.values()):
         for href in hrefs:
             assert (out / href).is_file()

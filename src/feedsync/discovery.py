@@ -23,10 +23,15 @@ SECTIONS = ((FeedKind.TOPIC, "Topics"), (FeedKind.PROVIDER, "Providers"))
 _STYLE = """
 body{font:16px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}
 h1{margin-bottom:.2rem}p.lead{color:#555;margin-top:0}
-table{border-collapse:collapse;width:100%;margin-bottom:2rem}
-th,td{text-align:left;padding:.35rem .6rem;border-bottom:1px solid #ddd}
-th{background:#f4f4f4}td.n{text-align:right}a{color:#0645ad}
+table{border-collapse:collapse;width:100%;margin-bottom:2rem;table-layout:fixed}
+th,td{text-align:left;padding:.35rem .6rem;border-bottom:1px solid #ddd;overflow-wrap:anywhere}
+th{background:#f4f4f4}.n{text-align:right}a{color:#0645ad}
+col.name{width:38%}col.items{width:9%}col.newest{width:23%}
 """.strip()
+
+
+_COLUMNS = ('<colgroup><col class="name"><col class="items"><col class="newest"><col></colgroup>'
+            '<tr><th>Feed</th><th class="n">Items</th><th>Newest item</th><th>Formats</th></tr>')
 
 
 def _ordered(feeds: Iterable[Feed]) -> tuple[Feed | None, dict[FeedKind, list[Feed]]]:
@@ -79,16 +84,14 @@ def index_html(feeds: Iterable[Feed], site: Site, formats: Sequence[str]) -> byt
             f' or import <a href="{OPML}">all feeds as OPML</a>.</p>']
     if everything is not None:
         body += ["<h2>Everything</h2>", "<table>",
-                 "<tr><th>Feed</th><th>Items</th><th>Newest item</th><th>Formats</th></tr>",
-                 _row(everything, site.title, formats), "</table>"]
+                 _COLUMNS, _row(everything, "All articles", formats), "</table>"]
     for kind, heading in SECTIONS:
         members = groups[kind]
         body += [f"<h2>{heading} ({len(members)})</h2>"]
         if not members:
             body += ["<p>None yet.</p>"]
             continue
-        body += ["<table>", "<tr><th>Feed</th><th>Items</th><th>Newest item</th>"
-                 "<th>Formats</th></tr>"]
+        body += ["<table>", _COLUMNS]
         body += [_row(feed, feed.name, formats) for feed in members]
         body += ["</table>"]
     body += ["</body>", "</html>", ""]
