@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import feedparser
 import pytest
@@ -207,6 +208,33 @@ def test_newsboat_subscribes_over_http_and_picks_up_a_new_article_once(tmp_path,
     newsboat_reload(newsboat, tmp_path, urls, cache, config)
     check((*ARTICLES, LATE))
     assert [t for _, t, _ in cached_items(cache)].count(LATE.title) == 1
+
+
+def test_newsboat_imports_the_opml_and_subscribes_to_every_feed(tmp_path, served):
+    """Needs `newsboat`. `newsboat -i feeds.opml` is how a person subscribes to everything."""
+    newsboat = needs("newsboat")
+    _, out, server = served
+    urls, cache, config = tmp_path / "urls", tmp_path / "cache.db", tmp_path / "config"
+    urls.write_text("", encoding="utf-8")
+    config.write_text("reload-threads 1\n", encoding="utf-8")
+    opml = tmp_path / "feeds.opml"
+    with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(
+            f"{server.url}feeds.opml", timeout=10) as response:
+        opml.write_bytes(response.read())
+    home = tmp_path / "home"
+    home.mkdir(exist_ok=True)
+    env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
+    env.update(HOME=str(home), LANG="C.UTF-8")
+    run = subprocess.run([newsboat, "-u", str(urls), "-c", str(cache), "-C", str(config),
+                          "-i", str(opml)], env=env, capture_output=True, timeout=60,
+                         stdin=subprocess.DEVNULL, check=False)
+    assert run.returncode == 0, run.stdout + run.stderr
+    subscribed = [line.split()[0] for line in urls.read_text().splitlines() if line.strip()]
+    feeds = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.atom"))
+    assert sorted(subscribed) == sorted(f"{server.url}{quote(f)}" for f in feeds)
+    newsboat_reload(newsboat, tmp_path, urls, cache, config)
+    titles = {t for _, t, _ in cached_items(cache)}
+    assert titles == {s.title for s in ARTICLES}
 
 
 # --- nginx -------------------------------------------------------------------------------------
