@@ -70,6 +70,12 @@ class _Field:
         return text
 
 
+def _show(value: object, limit: int = 60) -> str:
+    """A short repr for messages: author values can be megabytes long."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def to_uri(value: object) -> str | None:
     """An absolute http(s) URL with non-ASCII percent-encoded (RFC 3986), or None."""
     if not isinstance(value, str):
@@ -170,7 +176,7 @@ def _topics(f: _Field, value: object) -> tuple[str, ...]:
     names: dict[str, str] = {}
     for item in value:
         if not isinstance(item, (str, int, float)) or isinstance(item, bool):
-            f.warn("topics", f"topic {item!r} is not a name; ignored")
+            f.warn("topics", f"topic {_show(item)} is not a name; ignored")
             continue
         name = f.text("topics", item, one_line=True)
         if name:
@@ -237,7 +243,8 @@ def normalise(fm: FrontMatter, path: Path, source: str, max_chars: int = 10_000
     if flag is None and "published" not in raw:
         f.warn("published", "no 'published' field; treated as unpublished")
     elif not isinstance(flag, bool):
-        f.warn("published", f"'published' is {flag!r}, not true or false; treated as unpublished")
+        f.warn("published", f"'published' is {_show(flag)}, not true or false;"
+                            " treated as unpublished")
 
     summary = f.text("excerpt", raw.get("excerpt"), one_line=False)
     provider = _provider(f, raw.get("provider"))

@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from yaml.constructor import SafeConstructor
+from yaml.constructor import ConstructorError, SafeConstructor
+from yaml.nodes import Node
 
 from feedsync.model import Problem
 
@@ -19,11 +20,20 @@ except AttributeError:  # pragma: no cover - PyYAML built without libyaml
 
 
 class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
-    """Safe YAML that keeps timestamps as text.
+    """Safe YAML that keeps timestamps as text and refuses aliases.
 
     PyYAML turns `2023-02-30T00:00:00Z` into a ValueError from deep inside the loader;
     keeping the text lets `normalise` report it as a bad date on its own line.
+    An alias (`*name`) makes one node appear many times: nine lines of them ("billion laughs")
+    describe 10^9 strings, harmless to build but not to walk or print. Article files never need
+    them, so a node met a second time is an error, and the work stays linear in the file size.
     """
+
+    def construct_object(self, node: Node, deep: bool = False) -> Any:
+        if node in self.constructed_objects:
+            raise ConstructorError(None, None, "aliases (*name) are not allowed in front matter",
+                                   node.start_mark)
+        return super().construct_object(node, deep)
 
 
 _Loader.add_constructor("tag:yaml.org,2002:timestamp", SafeConstructor.construct_yaml_str)
