@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -103,3 +104,19 @@ def feedsync_process(*args: str, **popen: Any) -> Iterator[subprocess.Popen]:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+@functools.lru_cache(maxsize=1)
+def load_atom_schema():  # -> lxml.etree.RelaxNG | None
+    """RFC 4287's RELAX NG schema from ../shared/schemas (converted with rnc2rng), or None."""
+    rnc = SCHEMAS / "atom.rnc"
+    if not rnc.is_file():
+        return None
+    import rnc2rng
+    from lxml import etree
+
+    rng = rnc2rng.dumps(rnc2rng.load(str(rnc)))
+    # rnc2rng declares the compact syntax's `namespace local = ""` as xmlns:local="", which
+    # lxml rejects (an empty prefixed namespace is not allowed in XML 1.0 namespaces).
+    rng = rng.replace(' xmlns:local=""', "")
+    return etree.RelaxNG(etree.fromstring(rng.encode("utf-8")))

@@ -30,6 +30,7 @@ _SPACE = re.compile(r"\s+")
 _URI_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:\S+$")
 _HOST = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$")
 _URL_SAFE = "/:?#[]@!$&'()*+,;=%~-._"
+MIN_YEAR = 1900  # earliest publication year accepted
 
 
 class _Field:
@@ -127,9 +128,13 @@ def _parse_time(value: object) -> tuple[datetime | None, str | None]:
         note = note or "a time without a timezone"
         when = when.replace(tzinfo=timezone.utc)
     try:
-        return when.astimezone(timezone.utc), (f"{note}; read as UTC" if note else None)
+        when = when.astimezone(timezone.utc)
     except (OverflowError, ValueError):
         return None, f"'{value}' is out of range"
+    if when.year < MIN_YEAR:
+        # RSS dates print the year as is: year 99 would read as 1999 in every reader.
+        return None, f"'{value}' is before {MIN_YEAR}; check the year"
+    return when, (f"{note}; read as UTC" if note else None)
 
 
 def article_id(raw_id: object, source: str) -> str:
