@@ -31,6 +31,7 @@ _URI_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:\S+$")
 _HOST = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$")
 _URL_SAFE = "/:?#[]@!$&'()*+,;=%~-._"
 MIN_YEAR = 1900  # earliest publication year accepted
+_URI_CHARS = re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]*")
 
 
 class _Field:
@@ -56,7 +57,7 @@ class _Field:
             self.warn(key, f"'{key}' should be text, got {type(value).__name__}; ignored")
             return ""
         text = str(value)
-        fixed = ftfy.fix_encoding(text)
+        fixed = text if text.isascii() else ftfy.fix_encoding(text)  # mojibake is never ASCII
         if fixed != text:
             self.warn(key, f"repaired mis-encoded text (mojibake) in '{key}'")
         text = html.unescape(fixed)
@@ -93,6 +94,8 @@ def to_uri(value: object) -> str | None:
     except (ValueError, UnicodeError):
         return None
     netloc = parts.netloc if host.isascii() else parts.netloc.replace(host, ascii_host)
+    if _URI_CHARS.fullmatch(value):  # already RFC 3986: quoting would change nothing
+        return urlunsplit((parts.scheme.lower(), netloc, parts.path, parts.query, parts.fragment))
     return urlunsplit(
         (
             parts.scheme.lower(),

@@ -26,11 +26,31 @@ class Outcome:
 
 def contained(out_dir: Path, relative: str) -> Path:
     """The target path, refusing anything that would land outside `out_dir`."""
-    root = out_dir.resolve()
-    target = (root / relative).resolve()
-    if not target.is_relative_to(root) or target == root:
-        raise OutputError(f"{relative}: refusing to write outside {out_dir}")
-    return target
+    return _Targets(out_dir).get(relative)
+
+
+class _Targets:
+    """Resolves output paths, each folder once: what matters is where the folder really is.
+
+    The file itself is only ever replaced or unlinked, never written through, so a symlink in
+    its place is swapped out rather than followed.
+    """
+
+    def __init__(self, out_dir: Path) -> None:
+        self.out_dir = out_dir
+        self.root = out_dir.resolve()
+        self._folders: dict[str, Path] = {}
+
+    def get(self, relative: str) -> Path:
+        folder, _, name = relative.rpartition("/")
+        if name in ("", ".", "..") or "\x00" in relative:
+            raise OutputError(f"{relative}: refusing to write outside {self.out_dir}")
+        parent = self._folders.get(folder)
+        if parent is None:
+            parent = self._folders[folder] = (self.root / folder).resolve()
+        if not parent.is_relative_to(self.root):
+            raise OutputError(f"{relative}: refusing to write outside {self.out_dir}")
+        return parent / name
 
 
 def write_atomic(target: Path, data: bytes) -> None:
@@ -80,10 +100,11 @@ def _error(out_dir: Path, exc: OSError) -> OutputError:
 
 
 def _write(out_dir: Path, files: Mapping[str, bytes], written: list[str], unchanged: list[str],
-           touched: set[Path]) -> None:
+           touched: set[Path]) -> _Targets:
     out_dir.mkdir(parents=True, exist_ok=True)
+    targets = _Targets(out_dir)
     for relative in sorted(files):
-        target = contained(out_dir, relative)
+        target = targets.get(relative)
         data = files[relative]
         if _same(target, data):
             unchanged.append(relative)
@@ -92,6 +113,7 @@ def _write(out_dir: Path, files: Mapping[str, bytes], written: list[str], unchan
         write_atomic(target, data)
         touched.add(target.parent)
         written.append(relative)
+    return targets
 
 
 def apply(out_dir: Path, files: Mapping[str, bytes], deletes: Iterable[str]) -> Outcome:
@@ -104,9 +126,9 @@ def apply(out_dir: Path, files: Mapping[str, bytes], deletes: Iterable[str]) -> 
     removed: list[str] = []
     touched: set[Path] = set()
     try:
-        _write(out_dir, files, written, unchanged, touched)
+        targets = _write(out_dir, files, written, unchanged, touched)
         for relative in sorted(set(deletes)):
-            target = contained(out_dir, relative)
+            target = targets.get(relative)
             try:
                 target.unlink()
             except FileNotFoundError:
@@ -139,8 +161,8 @@ def sync(
     touched: set[Path] = set()
     suffixes = tuple(suffixes)
     try:
-        _write(out_dir, files, written, unchanged, touched)
-        wanted = {contained(out_dir, r) for r in (*files, *keep)}
+        targets = _write(out_dir, files, written, unchanged, touched)
+        wanted = {targets.get(r) for r in (*files, *keep)}
         for name in sorted(set(managed)):
             where = out_dir / name if name else out_dir
             if not where.is_dir() or where.is_symlink():
