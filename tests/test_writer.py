@@ -72,3 +72,15 @@ def test_a_failed_write_reports_and_keeps_the_old_file(tmp_path, monkeypatch):
     monkeypatch.undo()
     assert (tmp_path / "all.rss").read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir()] == ["all.rss"]
+
+
+def test_listings_are_written_after_the_feeds_they_link_to(tmp_path, monkeypatch):
+    import feedsync.writer as writer_module
+
+    order = []
+    real = writer_module.write_atomic
+    monkeypatch.setattr(writer_module, "write_atomic",
+                        lambda target, data: (order.append(target.name), real(target, data)))
+    sync(tmp_path, {"index.html": b"i", "all.rss": b"a", "topics/z.rss": b"z"}, ["", "topics"],
+         SUFFIXES, last=["index.html"])
+    assert order == ["all.rss", "z.rss", "index.html"]

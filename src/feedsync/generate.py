@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 
 Progress = Callable[[Sequence[Path]], Iterable[Path]]
 MANAGED_FOLDERS = ("", *select.FOLDERS.values())
+LISTINGS = (discovery.INDEX, discovery.OPML)  # written after the feeds they link to
 
 
 class Interrupted(Exception):
@@ -242,9 +243,9 @@ def run(cfg: Config, now: datetime, *, state: State | None = None,
         if full:
             desired = {p + render.EXTENSIONS[f] for p in state.paths.values() for f in cfg.formats}
             outcome = writer.sync(cfg.output_dir, files, MANAGED_FOLDERS,
-                                  render.EXTENSIONS.values(), keep=desired)
+                                  render.EXTENSIONS.values(), keep=desired, last=LISTINGS)
         else:
-            outcome = writer.apply(cfg.output_dir, files, deletes - set(files))
+            outcome = writer.apply(cfg.output_dir, files, deletes - set(files), last=LISTINGS)
         written, unchanged, removed = outcome.written, outcome.unchanged, outcome.removed
         for ref in dirty:
             if ref in feeds:

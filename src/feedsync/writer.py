@@ -100,10 +100,13 @@ def _error(out_dir: Path, exc: OSError) -> OutputError:
 
 
 def _write(out_dir: Path, files: Mapping[str, bytes], written: list[str], unchanged: list[str],
-           touched: set[Path]) -> _Targets:
+           touched: set[Path], last: Iterable[str]) -> _Targets:
+    """Write in a stable order, the files in `last` after the others (and before deletions),
+    so a page or list that links to feeds never links to one that is not there yet."""
     out_dir.mkdir(parents=True, exist_ok=True)
     targets = _Targets(out_dir)
-    for relative in sorted(files):
+    late = set(last)
+    for relative in sorted(files, key=lambda r: (r in late, r)):
         target = targets.get(relative)
         data = files[relative]
         if _same(target, data):
@@ -116,7 +119,8 @@ def _write(out_dir: Path, files: Mapping[str, bytes], written: list[str], unchan
     return targets
 
 
-def apply(out_dir: Path, files: Mapping[str, bytes], deletes: Iterable[str]) -> Outcome:
+def apply(out_dir: Path, files: Mapping[str, bytes], deletes: Iterable[str],
+          last: Iterable[str] = ()) -> Outcome:
     """Write `files` and delete `deletes` (paths relative to `out_dir`); nothing else is looked at.
 
     The daemon's path: the work is proportional to what changed, not to the output folder.
@@ -126,7 +130,7 @@ def apply(out_dir: Path, files: Mapping[str, bytes], deletes: Iterable[str]) -> 
     removed: list[str] = []
     touched: set[Path] = set()
     try:
-        targets = _write(out_dir, files, written, unchanged, touched)
+        targets = _write(out_dir, files, written, unchanged, touched, last)
         for relative in sorted(set(deletes)):
             target = targets.get(relative)
             try:
@@ -148,6 +152,7 @@ def sync(
     managed: Iterable[str],
     suffixes: Iterable[str],
     keep: Iterable[str] = (),
+    last: Iterable[str] = (),
 ) -> Outcome:
     """Write `files`, then make the managed folders hold nothing else of ours but `keep`.
 
@@ -161,7 +166,7 @@ def sync(
     touched: set[Path] = set()
     suffixes = tuple(suffixes)
     try:
-        targets = _write(out_dir, files, written, unchanged, touched)
+        targets = _write(out_dir, files, written, unchanged, touched, last)
         wanted = {targets.get(r) for r in (*files, *keep)}
         for name in sorted(set(managed)):
             where = out_dir / name if name else out_dir
