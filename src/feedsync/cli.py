@@ -112,6 +112,9 @@ def _setup_logging(verbose: int, quiet: bool) -> None:
     root.setLevel(level)
     # APScheduler logs every job it adds at INFO; only its warnings matter to an operator.
     logging.getLogger("apscheduler").setLevel(max(level, logging.WARNING))
+    # aiohttp logs every malformed request a client sends as an ERROR with a traceback: any
+    # client could flood the log. Bad requests already get their 400.
+    logging.getLogger("aiohttp.server").setLevel(logging.CRITICAL)
 
 
 def _progress(paths: Sequence[Path]):  # type: ignore[no-untyped-def]

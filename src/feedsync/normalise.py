@@ -121,7 +121,7 @@ def _parse_time(value: object) -> tuple[datetime | None, str | None]:
         except ValueError:
             try:
                 when = parsedate_to_datetime(text)
-            except (TypeError, ValueError, IndexError):
+            except (TypeError, ValueError, IndexError, OverflowError):
                 return None, f"'{text[:60]}' is not a date and time (write 2024-05-10T14:00:00Z)"
         if len(text) == 10 and note is None:
             note = "a date without a time"

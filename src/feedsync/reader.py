@@ -100,6 +100,10 @@ def parse(data: bytes, path: Path) -> FrontMatter | Problem:
         return Problem(path, where, f"invalid YAML in front matter: {what}")
     except RecursionError:
         return Problem(path, None, "front matter is nested too deeply")
+    except (ValueError, KeyError, IndexError, TypeError, OverflowError) as exc:
+        # PyYAML's constructors raise these for values their tag cannot hold
+        # (`!!int high`, `!!bool maybe`, an integer of 5,000 digits).
+        return Problem(path, None, f"invalid YAML value in front matter: {exc}"[:300])
     if not isinstance(data_, dict):
         kind = "empty" if data_ is None else f"a {type(data_).__name__}"
         return Problem(path, 2, f"front matter is {kind}, expected 'key: value' lines")

@@ -24,8 +24,13 @@ def display(name: str) -> str:
 
 
 def key(name: str) -> str:
-    """The grouping key: `Machine Learning` and `machine  LEARNING` are one topic."""
-    return unicodedata.normalize("NFC", display(name).casefold())
+    """The grouping key: `Machine Learning` and `machine  LEARNING` are one topic.
+
+    Unicode's canonical caseless match (NFD, casefold, then NFC), so that for example Greek
+    letters with iota subscript fold the same in every spelling.
+    """
+    decomposed = unicodedata.normalize("NFD", _SPACE.sub(" ", name).strip())
+    return unicodedata.normalize("NFC", decomposed.casefold())
 
 
 def base_slug(name: str) -> str:
@@ -40,10 +45,6 @@ def base_slug(name: str) -> str:
     return slug or "untitled"
 
 
-def _digest(k: str) -> str:
-    return hashlib.sha256(k.encode("utf-8")).hexdigest()[:8]
-
-
 def assign(keys: Iterable[str]) -> tuple[dict[str, str], list[str]]:
     """Give each distinct key a unique slug; report every key that had to be disambiguated.
 
@@ -55,17 +56,24 @@ def assign(keys: Iterable[str]) -> tuple[dict[str, str], list[str]]:
     for k in sorted(set(keys)):
         by_stem.setdefault(base_slug(k), []).append(k)
     slugs: dict[str, str] = {}
+    for stem, group in by_stem.items():  # plain stems first: they never move
+        if stem not in _RESERVED:
+            slugs[group[0]] = stem
+    used = set(slugs.values())
     notes: list[str] = []
     for stem, group in sorted(by_stem.items()):
-        for i, k in enumerate(group):
-            if i == 0 and stem not in _RESERVED:
-                slugs[k] = stem
+        for k in group:
+            if k in slugs:
                 continue
-            slugs[k] = f"{stem}-{_digest(k)}"
+            digest = hashlib.sha256(k.encode("utf-8")).hexdigest()
+            # Lengthen the suffix until it is free: a name may itself look like `a-5ab640fa`.
+            slug = next(c for n in (8, 16, 64) if (c := f"{stem}-{digest[:n]}") not in used)
+            slugs[k] = slug
+            used.add(slug)
             why = (
                 f"'{stem}' is a reserved file name"
                 if stem in _RESERVED
                 else f"'{group[0]}' already uses '{stem}'"
             )
-            notes.append(f"'{k}' is written as '{slugs[k]}' because {why}")
+            notes.append(f"'{k}' is written as '{slug}' because {why}")
     return slugs, notes
