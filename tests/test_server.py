@@ -183,3 +183,24 @@ def test_feedsync_serve_runs_until_sigterm(tmp_path, write_article):
         assert [e.title for e in feedparser.parse(url + "all.rss").entries] == ["Served"]
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=10) == 0
+
+
+def test_connections_that_never_send_a_request_are_closed(tmp_path, write_article, monkeypatch):
+    import socket
+
+    import feedsync.server as server_module
+
+    monkeypatch.setattr(server_module, "IDLE_SECONDS", 0.5)
+    write_article(tmp_path / "in", "a.md")
+    generate_once(tmp_path / "in", tmp_path / "out")
+    server = Server(tmp_path / "out", "127.0.0.1", 0)
+    server.start()
+    try:
+        silent = [socket.create_connection(("127.0.0.1", server.port)) for _ in range(20)]
+        for sock in silent:
+            sock.settimeout(10)
+            assert sock.recv(1) == b""  # the server hung up on it
+            sock.close()
+        assert request(server, "GET", "/all.rss")[0] == 200
+    finally:
+        server.stop()

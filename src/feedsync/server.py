@@ -41,6 +41,7 @@ CACHE_CONTROL = "public, max-age=60"  # readers revalidate cheaply with ETag aft
 MAX_FILE_BYTES = 64 * 1024 * 1024
 GZIP_MIN_BYTES = 256
 ALLOW = "GET, HEAD"
+IDLE_SECONDS = 15.0
 
 
 def resolve(root: Path, url_path: str) -> Path | None:
@@ -207,8 +208,11 @@ class Server:
         loop = self._loop = asyncio.new_event_loop()
         asyncio.set_event_loop(loop)
         try:
+            # A connection idle for 15 s (also one that never sends a request) is closed, so
+            # silent clients cannot hold the process's file descriptors for an hour.
             self._runner = web.AppRunner(make_app(self.root), access_log=None,
-                                         handle_signals=False, shutdown_timeout=2)
+                                         handle_signals=False, shutdown_timeout=2,
+                                         keepalive_timeout=IDLE_SECONDS)
             loop.run_until_complete(self._runner.setup())
             site = web.TCPSite(self._runner, self.host, self.port, backlog=1024)
             loop.run_until_complete(site.start())
