@@ -23,15 +23,6 @@ class Selection:
     notes: tuple[str, ...]
 
 
-def order(article: Article) -> tuple[float, str]:
-    """Newest first; equal times fall back to the id so the order never depends on the disk."""
-    return (-article.published_at.timestamp(), article.id)
-
-
-def is_visible(article: Article, now: datetime) -> bool:
-    return article.published and article.published_at <= now
-
-
 def paths(keys_by_kind: Mapping[FeedKind, Iterable[str]]) -> tuple[dict[Ref, str], list[str]]:
     """Output path (no suffix) of every feed that exists; notes on names that had to be bent."""
     result: dict[Ref, str] = {ALL: "all"}
