@@ -48,7 +48,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="feedsync",
-        description="Turn a folder of front-matter article files into RSS and Atom feeds,"
+        description="Turn a folder of front-matter article files into RSS, Atom and JSON feeds,"
                     " one per topic and one per provider.",
         epilog="Example: feedsync generate --content seeds --output output",
     )
@@ -56,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     gen = sub.add_parser(
         "generate", help="write every feed once and exit",
-        description="Read the content folder and write RSS and Atom feeds into the output"
+        description="Read the content folder and write RSS, Atom and JSON feeds into the output"
                     " folder. Files whose bytes would not change are left untouched.",
         epilog="Example: feedsync generate --config config/feedsync.yaml",
     )
