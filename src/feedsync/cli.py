@@ -45,6 +45,13 @@ def _common(parser: argparse.ArgumentParser) -> None:
                         help="print only errors, no summary")
 
 
+def _cache_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--no-cache", action="store_true",
+                        help="read every file and render every feed, ignoring the cache")
+    parser.add_argument("--cache", type=Path, metavar="FILE",
+                        help="where to keep the cache (default: ~/.cache/feedsync/)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="feedsync",
@@ -61,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Example: feedsync generate --config config/feedsync.yaml",
     )
     _common(gen)
+    _cache_options(gen)
     check = sub.add_parser(
         "check", help="validate the content folder; write nothing",
         description="Read and validate every article file and report problems, as a content"
@@ -76,6 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Example: feedsync run --config config/feedsync.yaml",
     )
     _common(daemon)
+    _cache_options(daemon)
     daemon.add_argument("--once", action="store_true",
                         help="generate once and exit (the same as 'feedsync generate')")
     daemon.add_argument("--pid-file", type=Path, metavar="PATH",
@@ -130,7 +139,11 @@ def load_config(args: argparse.Namespace) -> config.Config:
     path = args.config
     if path is None and config.DEFAULT_CONFIG_PATH.is_file():
         path = config.DEFAULT_CONFIG_PATH
-    return config.load(path, {"content_dir": args.content, "output_dir": args.output})
+    return config.load(path, {
+        "content_dir": args.content, "output_dir": args.output,
+        "cache": False if getattr(args, "no_cache", False) else None,
+        "cache_file": getattr(args, "cache", None),
+    })
 
 
 def _status(cfg: config.Config) -> int:
@@ -219,7 +232,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "run" and not args.once:
             return _daemon(args, cfg)
         now = args.now or datetime.now(timezone.utc)
-        report = generate.run(cfg, now, write=args.command != "check", progress=_progress)
+        writing = args.command != "check"
+        state = generate.State.open(cfg) if writing else generate.State()
+        try:
+            report = generate.run(cfg, now, state=state, write=writing, progress=_progress,
+                                  parallel=True)
+        finally:
+            state.close()
     except FeedsyncError as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return exc.exit_code

@@ -38,6 +38,8 @@ class Config:
     status_file: Path | None = None
     websub_hub: str | None = None
     serve: str | None = None
+    cache: bool = True
+    cache_file: Path | None = None  # None: under $XDG_CACHE_HOME (or ~/.cache)/feedsync/
 
     @property
     def status_path(self) -> Path:
@@ -82,9 +84,14 @@ def _check(raw: Mapping[str, Any], errors: list[str]) -> dict[str, Any]:
     for key, value in raw.items():
         if key not in known:
             continue
-        if key == "status_file" and value is None:
+        if key in ("status_file", "cache_file") and value is None:
             values[key] = None
-        elif key in ("content_dir", "output_dir", "status_file"):
+        elif key == "cache":
+            if isinstance(value, bool):
+                values[key] = value
+            else:
+                errors.append(f"cache: expected true or false, got {value!r}")
+        elif key in ("content_dir", "output_dir", "status_file", "cache_file"):
             if isinstance(value, str) and value.strip():
                 values[key] = Path(value)
             else:
@@ -171,6 +178,12 @@ def load(path: Path | None, overrides: Mapping[str, object] | None = None) -> Co
     if content == output or content.is_relative_to(output):
         errors.append(f"output_dir: {output} holds the content folder; feedsync would write"
                       " among the articles. Choose a separate folder")
+    cache_file = values.get("cache_file")
+    if cache_file is not None:
+        where_cache = Path(cache_file).absolute()
+        if where_cache.is_relative_to(content) or where_cache.is_relative_to(output):
+            errors.append(f"cache_file: {where_cache} is inside the content or output folder;"
+                          " keep the cache elsewhere (the default is under ~/.cache/feedsync)")
     if errors:
         where = f"{path}: " if path is not None else ""
         raise FeedsyncError(f"{where}bad configuration: " + "; ".join(errors))

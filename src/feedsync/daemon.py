@@ -64,7 +64,7 @@ class Daemon:
         self._reload_asked = False
         self._retry_at: float | None = None
         self._backoff = 1.0
-        self.state = generate.State()
+        self.state = generate.State.open(cfg)
         self.watcher: Watcher | None = None
         self.scheduler: BackgroundScheduler | None = None
         self.runs = 0
@@ -191,9 +191,8 @@ class Daemon:
             self._retry_at = time.monotonic() + self._backoff
             log.error("%s; retrying in %.0fs", exc, self._backoff)
             self._backoff = min(self._backoff * 2, MAX_BACKOFF)
-            if changed is None:
-                with self._lock:
-                    self._full = True
+            with self._lock:  # the run was rolled back: walk everything when retrying
+                self._full = True
             self._status(None, now, started, error=str(exc))
             return
         except FeedsyncError as exc:  # e.g. the content folder vanished: keep every feed
@@ -204,7 +203,8 @@ class Daemon:
             log.exception("unexpected failure; retrying with a full run in %.0fs", self._backoff)
             self._retry_at = time.monotonic() + self._backoff
             self._backoff = min(self._backoff * 2, MAX_BACKOFF)
-            self.state = generate.State()  # start from a clean slate rather than a doubtful one
+            self.state.close()  # start from a clean slate rather than a doubtful one
+            self.state = generate.State()
             with self._lock:
                 self._full = True
             self._status(None, now, started, error=f"internal error: {exc!r}")
@@ -253,7 +253,8 @@ class Daemon:
         if new != self.cfg:
             log.info("configuration reloaded")
             self.cfg = new
-            self.state = generate.State()
+            self.state.close()
+            self.state = generate.State.open(new)
             self._shutdown()
             self._start_publisher()
             self._start_watcher()
@@ -297,6 +298,7 @@ class Daemon:
                 self._generate(changed)
         finally:
             self._shutdown()
+            self.state.close()
             status.mark_stopped(self.cfg)
             if self.server is not None:
                 self.server.stop()

@@ -1,4 +1,4 @@
-"""Feeds -> index.html and feeds.opml, so people and readers can find every feed.
+"""Feed listings -> index.html and feeds.opml, so people and readers can find every feed.
 
 Both follow the feeds' rules: built from content only (no "now"), deterministic, and written
 through the same writer, so unchanged bytes are not rewritten.
@@ -13,8 +13,8 @@ from urllib.parse import quote
 
 from lxml import etree
 
-from feedsync.model import Feed, FeedKind
-from feedsync.render import MEDIA_TYPES, Site, feed_title, file_name, updated, url_for
+from feedsync.model import FeedKind, Listing
+from feedsync.render import MEDIA_TYPES, Site, feed_title, file_name, url_for
 
 INDEX = "index.html"
 OPML = "feeds.opml"
@@ -34,9 +34,9 @@ _COLUMNS = ('<colgroup><col class="name"><col class="items"><col class="newest">
             '<tr><th>Feed</th><th class="n">Items</th><th>Newest item</th><th>Formats</th></tr>')
 
 
-def _ordered(feeds: Iterable[Feed]) -> tuple[Feed | None, dict[FeedKind, list[Feed]]]:
+def _ordered(feeds: Iterable[Listing]) -> tuple[Listing | None, dict[FeedKind, list[Listing]]]:
     everything = None
-    groups: dict[FeedKind, list[Feed]] = {kind: [] for kind, _ in SECTIONS}
+    groups: dict[FeedKind, list[Listing]] = {kind: [] for kind, _ in SECTIONS}
     for feed in feeds:
         if feed.kind is FeedKind.ALL:
             everything = feed
@@ -47,11 +47,11 @@ def _ordered(feeds: Iterable[Feed]) -> tuple[Feed | None, dict[FeedKind, list[Fe
     return everything, groups
 
 
-def _newest(feed: Feed) -> str:
-    return feed.articles[0].published_at.strftime("%Y-%m-%d %H:%M UTC") if feed.articles else "—"
+def _newest(feed: Listing) -> str:
+    return feed.newest.strftime("%Y-%m-%d %H:%M UTC") if feed.newest is not None else "—"
 
 
-def _links(feed: Feed, formats: Sequence[str]) -> str:
+def _links(feed: Listing, formats: Sequence[str]) -> str:
     return " · ".join(
         f'<a href="{html.escape(quote(file_name(feed, fmt)))}" type="{MEDIA_TYPES[fmt]}">'
         f"{FORMAT_NAMES[fmt]}</a>"
@@ -59,7 +59,7 @@ def _links(feed: Feed, formats: Sequence[str]) -> str:
     )
 
 
-def index_html(feeds: Iterable[Feed], site: Site, formats: Sequence[str]) -> bytes:
+def index_html(feeds: Iterable[Listing], site: Site, formats: Sequence[str]) -> bytes:
     """A readable page listing every feed, with autodiscovery links for the main feeds."""
     everything, groups = _ordered(feeds)
     esc = html.escape
@@ -98,23 +98,23 @@ def index_html(feeds: Iterable[Feed], site: Site, formats: Sequence[str]) -> byt
     return "\n".join(head + body).encode("utf-8")
 
 
-def _row(feed: Feed, name: str, formats: Sequence[str]) -> str:
-    return (f"<tr><td>{html.escape(name)}</td><td class=\"n\">{len(feed.articles)}</td>"
+def _row(feed: Listing, name: str, formats: Sequence[str]) -> str:
+    return (f"<tr><td>{html.escape(name)}</td><td class=\"n\">{feed.count}</td>"
             f"<td>{_newest(feed)}</td><td>{_links(feed, formats)}</td></tr>")
 
 
-def opml(feeds: Iterable[Feed], site: Site, formats: Sequence[str]) -> bytes:
+def opml(feeds: Iterable[Listing], site: Site, formats: Sequence[str]) -> bytes:
     """OPML 2.0 with one outline per feed (its Atom, else RSS, else JSON URL) for bulk import."""
     everything, groups = _ordered(feeds)
     fmt = next(f for f in ("atom", "rss", "json") if f in formats)
     root = etree.Element("opml", version="2.0")
     head = etree.SubElement(root, "head")
     etree.SubElement(head, "title").text = f"{site.title} feeds"
-    if everything is not None and everything.articles:
-        etree.SubElement(head, "dateModified").text = format_datetime(updated(everything))
+    if everything is not None and everything.updated is not None:
+        etree.SubElement(head, "dateModified").text = format_datetime(everything.updated)
     body = etree.SubElement(root, "body")
 
-    def outline(parent: etree._Element, feed: Feed, text: str) -> None:
+    def outline(parent: etree._Element, feed: Listing, text: str) -> None:
         etree.SubElement(parent, "outline", text=text, title=text, type="rss",
                          xmlUrl=url_for(site, file_name(feed, fmt)),
                          htmlUrl=feed.link or site.home_url)

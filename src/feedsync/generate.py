@@ -8,15 +8,18 @@ re-renders only the feeds whose visible content changed.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Sequence
+import marshal
+import os
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from feedsync import discovery, reader, render, scan, select, writer
+from feedsync import cache, discovery, reader, render, scan, select, writer
 from feedsync.config import Config
-from feedsync.index import ALL, Index, Ref, Stamp
-from feedsync.model import Article, Feed, FeedKind, Problem, Report, Severity
+from feedsync.index import ALL, Entry, Index, Ref, Stamp, entry_of
+from feedsync.model import Article, FeedKind, Listing, Problem, Report, Severity
 from feedsync.normalise import normalise
 
 log = logging.getLogger(__name__)
@@ -24,6 +27,8 @@ log = logging.getLogger(__name__)
 Progress = Callable[[Sequence[Path]], Iterable[Path]]
 MANAGED_FOLDERS = ("", *select.FOLDERS.values())
 LISTINGS = (discovery.INDEX, discovery.OPML)  # written after the feeds they link to
+POOL_MIN_FILES = 2000  # below this, starting worker processes costs more than it saves
+MAX_WORKERS = 8
 
 
 class Interrupted(Exception):
@@ -32,15 +37,20 @@ class Interrupted(Exception):
 
 @dataclass
 class State:
-    """What one process remembers between runs: the index and what it last wrote."""
+    """What a process keeps between runs: the index (in memory or the cache file), a renderer."""
 
     index: Index = field(default_factory=Index)
-    paths: dict[Ref, str] = field(default_factory=lambda: {ALL: "all"})
-    keys: dict[FeedKind, set[str]] = field(default_factory=dict)
-    written: dict[Ref, Feed] = field(default_factory=dict)
-    pending: set[Ref] = field(default_factory=set)  # dirty feeds a failed write left behind
     renderer: render.Renderer | None = None
-    last_now: datetime | None = None
+
+    @classmethod
+    def open(cls, cfg: Config) -> State:
+        """The state kept in the cache file for `cfg`, or a private one when caching is off."""
+        if not cfg.cache:
+            return cls()
+        return cls(Index(cache.open_cache(cfg)))
+
+    def close(self) -> None:
+        self.index.close()
 
 
 def load_article(path: Path, content_dir: Path, cfg: Config) -> tuple[Article | None, list[Problem]]:
@@ -53,6 +63,51 @@ def load_article(path: Path, content_dir: Path, cfg: Config) -> tuple[Article | 
         return None, [fm]
     source = path.relative_to(content_dir).as_posix()
     return normalise(fm, path, source, cfg.max_field_chars)
+
+
+Loaded = tuple[Path, "Stamp | None", "Entry | None", tuple[Problem, ...]]
+
+
+def load_entry(path: Path, cfg: Config) -> Loaded:
+    """One file as the index stores it; the per-file boundary, so it never raises."""
+    stamp = _stamp(path)
+    try:
+        article, found = load_article(path, cfg.content_dir, cfg)
+        entry = entry_of(article) if article is not None else None
+    except Exception as exc:  # one bad file never stops the rest
+        log.debug("unexpected failure reading %s", path, exc_info=True)
+        entry, found = None, [Problem(path, None, f"could not be read ({exc!r})")]
+    return path, stamp, entry, tuple(found)
+
+
+_WORKER_CFG: Config | None = None
+
+
+def _worker_init(cfg: Config) -> None:
+    global _WORKER_CFG
+    _WORKER_CFG = cfg
+    logging.getLogger().handlers.clear()  # the parent reports what workers find
+
+
+def _worker_load(path: Path) -> Loaded:
+    assert _WORKER_CFG is not None
+    return load_entry(path, _WORKER_CFG)
+
+
+def _load_all(paths: list[Path], cfg: Config, parallel: bool) -> Iterator[Loaded]:
+    """Every file's entry, in order; a process pool does the parsing when it pays."""
+    workers = min(os.cpu_count() or 1, MAX_WORKERS)
+    if not parallel or workers < 2 or len(paths) < POOL_MIN_FILES:
+        for path in paths:
+            yield load_entry(path, cfg)
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    context = multiprocessing.get_context("fork")  # only from the one-shot command: no threads
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_init,
+                             initargs=(cfg,)) as pool:
+        yield from pool.map(_worker_load, paths, chunksize=max(16, len(paths) // (workers * 16)))
 
 
 def _stamp(path: Path) -> Stamp | None:
@@ -69,7 +124,6 @@ class _Run:
     def __init__(self, cfg: Config, state: State, cancel: Callable[[], bool] | None) -> None:
         self.cfg = cfg
         self.cancel = cancel
-        self.state = state
         self.index = state.index
         self.dirty: set[Ref] = set()
         self.read = 0
@@ -79,38 +133,46 @@ class _Run:
     def source(self, path: Path) -> str:
         return path.relative_to(self.cfg.content_dir).as_posix()
 
-    def load(self, path: Path) -> None:
-        stamp = _stamp(path)
-        try:
-            article, found = load_article(path, self.cfg.content_dir, self.cfg)
-        except Exception as exc:  # the per-file boundary: one bad file never stops the rest
-            log.debug("unexpected failure reading %s", path, exc_info=True)
-            article, found = None, [Problem(path, None, f"could not be read ({exc!r})")]
+    def store(self, loaded: Loaded) -> None:
+        path, stamp, entry, found = loaded
         self.read += 1
-        dirty, conflict = self.index.set_record(self.source(path), path, stamp, article,
-                                                tuple(found))
+        dirty, conflict = self.index.set_record(self.source(path), path, stamp, entry, found)
         self.dirty |= dirty
         self.problems.extend(found)
         if conflict is not None:
             self.problems.append(conflict)
 
+    def load(self, path: Path) -> None:
+        self.store(load_entry(path, self.cfg))
+
     def forget(self, source: str) -> None:
         self.dirty |= self.index.forget(source)
 
-    def reconcile(self, progress: Progress | None) -> None:
+    def reconcile(self, progress: Progress | None, parallel: bool) -> None:
         """Walk the whole folder; re-read files that are new, changed or still in error."""
         paths, problems = scan.discover(self.cfg.content_dir, self.cfg.patterns, self.skip)
         self.problems.extend(problems)
-        seen = {self.source(p) for p in paths}
-        for source in sorted(set(self.index.records) - seen):
+        known = self.index.known()
+        seen = {self.source(p): p for p in paths}
+        for source in sorted(set(known) - set(seen)):
             self.forget(source)
-        for path in progress(paths) if progress else paths:
+        stale = []
+        for source, path in seen.items():
+            was = known.get(source)
+            if was is None or was.error or was.stamp != _stamp(path):
+                stale.append(path)
+        loaded = _load_all(stale, self.cfg, parallel and self.cancel is None)
+        if progress is not None and stale:
+            bar = iter(progress(stale))
+            for item in loaded:
+                next(bar, None)
+                self.store(item)
+            next(bar, None)
+            return
+        for item in loaded:
             if self.cancel is not None and self.cancel():
                 raise Interrupted
-            record = self.index.records.get(self.source(path))
-            if record is None or record.stamp != _stamp(path) or any(
-                    p.severity is Severity.ERROR for p in record.problems):
-                self.load(path)
+            self.store(item)
 
     def refresh(self, path: Path) -> None:
         """One path the watcher reported: a file to re-read, a folder to rescan, or gone."""
@@ -145,23 +207,24 @@ class _Run:
         self.forget(source)
 
 
-def _missing(cfg: Config, feed: Feed) -> bool:
-    return not all((cfg.output_dir / render.file_name(feed, f)).is_file() for f in cfg.formats)
-
-
 def _log(problems: Iterable[Problem]) -> None:
     for problem in problems:
         level = logging.ERROR if problem.severity is Severity.ERROR else logging.WARNING
         log.log(level, "%s", problem)
 
 
-def _update_paths(state: State, now: datetime, full: bool, dirty: set[Ref]) -> set[Ref]:
-    """Recompute which topic/provider feeds exist; reassign slugs only when that set changes."""
-    index = state.index
-    if full:
-        keys = select.existing(index, now)
+def _paths(index: Index, written: dict[Ref, str], now: datetime, fresh: bool,
+           dirty: set[Ref]) -> tuple[dict[Ref, str], set[Ref]]:
+    """Every feed that exists at `now` and its path; slugs are reassigned only when that set
+    changes. Also returns the feeds whose path changed."""
+    if fresh:
+        keys = index.existing(now)
     else:
-        keys = {kind: set(state.keys.get(kind, ())) for kind in select.FOLDERS}
+        keys = {kind: set() for kind in select.FOLDERS}
+        for kind, key in written:
+            if kind is not FeedKind.ALL:
+                keys[kind].add(key)
+        before = {kind: set(k) for kind, k in keys.items()}
         for kind, key in dirty:
             if kind is FeedKind.ALL:
                 continue
@@ -169,95 +232,183 @@ def _update_paths(state: State, now: datetime, full: bool, dirty: set[Ref]) -> s
                 keys[kind].add(key)
             else:
                 keys[kind].discard(key)
-    if keys == state.keys and not full:
-        return set()
+        if keys == before:
+            return {**written, ALL: "all"}, set()
     paths, notes = select.paths(keys)
-    moved = {ref for ref in set(paths) | set(state.paths) if paths.get(ref) != state.paths.get(ref)}
-    if moved or state.last_now is None:
+    moved = {ref for ref in set(paths) | set(written) if paths.get(ref) != written.get(ref)}
+    if moved:
         for note in notes:
             log.warning("%s", note)
-    state.keys, state.paths = keys, paths
-    return moved
+    return paths, moved
+
+
+def _encode_listing(listing: Listing) -> bytes:
+    return marshal.dumps((listing.name, listing.link, listing.count,
+                          listing.newest.isoformat() if listing.newest else None,
+                          listing.updated.isoformat() if listing.updated else None), 4)
+
+
+def _decode_listing(ref: Ref, path: str, blob: bytes) -> Listing:
+    name, link, count, newest, updated = marshal.loads(blob)
+    return Listing(ref[0], ref[1], name, path, link, count,
+                   datetime.fromisoformat(newest) if newest else None,
+                   datetime.fromisoformat(updated) if updated else None)
+
+
+def _on_disk(out_dir: Path) -> dict[str, Stamp]:
+    """Stamps of the files in the managed output folders, to notice changes made behind us."""
+    found: dict[str, Stamp] = {}
+    for folder in MANAGED_FOLDERS:
+        where = out_dir / folder if folder else out_dir
+        try:
+            entries = list(os.scandir(where))
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                if entry.is_file(follow_symlinks=False):
+                    st = entry.stat(follow_symlinks=False)
+                    name = f"{folder}/{entry.name}" if folder else entry.name
+                    found[name] = (st.st_mtime_ns, st.st_size, st.st_ino)
+            except OSError:
+                continue
+    return found
 
 
 def run(cfg: Config, now: datetime, *, state: State | None = None,
         changed: Iterable[Path] | None = None, write: bool = True,
-        progress: Progress | None = None, cancel: Callable[[], bool] | None = None) -> Report:
+        progress: Progress | None = None, cancel: Callable[[], bool] | None = None,
+        parallel: bool = False) -> Report:
     """Bring the output folder in step with the content folder as seen at `now`.
 
     `changed=None` walks the whole content folder (one-shot runs, the daemon's start and its
-    periodic reconcile); otherwise only those paths are looked at. Only feeds whose content
-    changed are rendered; only files whose bytes changed are written. `cancel` is polled while
-    reading; when it answers True the run stops with `Interrupted` before writing anything.
+    periodic reconcile), re-reading only files whose stamp changed since the index saw them;
+    otherwise only those paths are looked at. Only feeds whose content changed are rendered;
+    only files whose bytes changed are written. `cancel` is polled while reading; when it
+    answers True the run stops with `Interrupted` before writing anything. Everything the run
+    learns is committed to the index after the files are written, or not at all.
     """
     state = state if state is not None else State()
+    try:
+        state.index.begin()
+    except sqlite3.OperationalError as exc:  # another feedsync holds the cache file
+        log.warning("cache is busy (%s); this run reads every file itself", exc)
+        state.index = Index()
+        state.index.begin()
+    try:
+        report = _run(cfg, now, state, changed, write, progress, cancel, parallel)
+    except BaseException:
+        state.index.rollback()
+        raise
+    state.index.commit()
+    return report
+
+
+def _run(cfg: Config, now: datetime, state: State, changed: Iterable[Path] | None, write: bool,
+         progress: Progress | None, cancel: Callable[[], bool] | None,
+         parallel: bool) -> Report:
+    index = state.index
+    stored_now = index.meta("last_now")
+    last_now = datetime.fromisoformat(str(stored_now)) if stored_now is not None else None
+    fresh = last_now is None  # this index has never written the output: do everything
+    index.bulk = fresh
     work = _Run(cfg, state, cancel)
     full = changed is None
     if changed is None:
-        work.reconcile(progress)
+        work.reconcile(progress, parallel)
     else:
         for path in sorted(set(changed)):
             work.refresh(path)
-    _log(work.problems)
+    index.bulk = False
+    # A full walk reports every current problem, also those of files it did not need to re-read.
+    problems = _merge(work.problems, index.errors()) if full else work.problems
+    _log(problems)
 
-    index = state.index
-    dirty = work.dirty | state.pending
-    if full or state.last_now is None:
-        dirty |= set(index.members) | set(state.written) | {ALL}
+    feeds = index.feeds()
+    written_paths = {ref: row[0] for ref, row in feeds.items()}
+    dirty = set(work.dirty)
+    if fresh:
+        dirty |= index.refs() | set(feeds) | {ALL}
     else:
-        dirty |= index.due_between(state.last_now, now)
-    dirty |= _update_paths(state, now, full, dirty)
+        dirty |= index.due_between(last_now, now)  # type: ignore[arg-type]
+    paths, moved = _paths(index, written_paths, now, fresh, dirty)
+    dirty |= moved
 
-    feeds: dict[Ref, Feed] = {}
-    for ref in dirty:
-        feed_path = state.paths.get(ref)
-        if feed_path is not None:
-            feeds[ref] = select.build(index, ref, feed_path, now, cfg.max_items)
+    force: set[Ref] = set()
+    listings_force = False
+    recorded: dict[str, Stamp] = {}
+    on_disk: dict[str, Stamp] = {}
+    if write and full:  # files changed or removed behind our back are put right
+        recorded = index.outputs()
+        on_disk = _on_disk(cfg.output_dir)
+        for ref, path in paths.items():
+            if any(on_disk.get(n) != recorded.get(n) or n not in on_disk
+                   for n in (path + render.EXTENSIONS[f] for f in cfg.formats)):
+                force.add(ref)
+        listings_force = any(on_disk.get(n) != recorded.get(n) or n not in on_disk
+                             for n in LISTINGS)
+        dirty |= force
+
+    plans = {ref: select.plan(index, ref, paths[ref], now, cfg.max_items)
+             for ref in dirty if ref in paths}
 
     written: tuple[str, ...] = ()
     unchanged: tuple[str, ...] = ()
     removed: tuple[str, ...] = ()
     if write:
-        state.pending |= dirty  # until written: a failed write is retried by the next run
         site = render.Site(cfg.base_url, cfg.site_title, cfg.home_url, cfg.websub_hub)
         if state.renderer is None or state.renderer.site != site:
             state.renderer = render.Renderer(site)
         files: dict[str, bytes] = {}
         deletes: set[str] = set()
+        listing_changed = False
         for ref in sorted(dirty, key=lambda r: (r[0].value, r[1])):
-            old, new = state.written.get(ref), feeds.get(ref)
-            if old is not None and (new is None or old.path != new.path):
-                deletes.update(old.path + render.EXTENSIONS[f] for f in cfg.formats)
-            if new is not None and (new != old or (full and _missing(cfg, new))):
-                for fmt in cfg.formats:
-                    files[render.file_name(new, fmt)] = state.renderer.render(new, fmt)
-        if full or files or deletes:  # the index page and OPML list every feed
-            current = dict(state.written)
-            for ref in dirty:
-                if ref in feeds:
-                    current[ref] = feeds[ref]
-                else:
-                    current.pop(ref, None)
-            files[discovery.INDEX] = discovery.index_html(current.values(), site, cfg.formats)
-            files[discovery.OPML] = discovery.opml(current.values(), site, cfg.formats)
+            old, new = feeds.get(ref), plans.get(ref)
+            if old is not None and (new is None or old[0] != new.path):
+                deletes.update(old[0] + render.EXTENSIONS[f] for f in cfg.formats)
+            if new is None:
+                if old is not None:
+                    index.drop_feed(ref)
+                    listing_changed = True
+                continue
+            fingerprint = new.fingerprint
+            if old is not None and old[1] == fingerprint and old[0] == new.path \
+                    and ref not in force:
+                continue
+            feed = select.materialise(index, new)
+            for fmt in cfg.formats:
+                files[render.file_name(feed, fmt)] = state.renderer.render(feed, fmt)
+            listing = _encode_listing(Listing.of(feed))
+            listing_changed = listing_changed or old is None or old[2] != listing
+            index.set_feed(ref, new.path, fingerprint, listing)
+        if fresh or listing_changed or listings_force:
+            listings = [_decode_listing(ref, path, blob)
+                        for ref, (path, _, blob) in index.feeds().items() if blob is not None]
+            files[discovery.INDEX] = discovery.index_html(listings, site, cfg.formats)
+            files[discovery.OPML] = discovery.opml(listings, site, cfg.formats)
         if full:
-            desired = {p + render.EXTENSIONS[f] for p in state.paths.values() for f in cfg.formats}
-            outcome = writer.sync(cfg.output_dir, files, MANAGED_FOLDERS,
-                                  render.EXTENSIONS.values(), keep=desired, last=LISTINGS)
+            desired = {p + render.EXTENSIONS[f] for p in paths.values() for f in cfg.formats}
+            stale = {n for n in on_disk if n not in desired and n not in LISTINGS}
+            if fresh or stale or files:
+                outcome = writer.sync(cfg.output_dir, files, MANAGED_FOLDERS,
+                                      render.EXTENSIONS.values(), keep=desired, last=LISTINGS)
+            else:
+                outcome = writer.Outcome((), (), ())
         else:
             outcome = writer.apply(cfg.output_dir, files, deletes - set(files), last=LISTINGS)
         written, unchanged, removed = outcome.written, outcome.unchanged, outcome.removed
-        for ref in dirty:
-            if ref in feeds:
-                state.written[ref] = feeds[ref]
-            else:
-                state.written.pop(ref, None)
-        state.pending.clear()
+        if full:  # every other file we own is already as it should be
+            current = (desired | set(LISTINGS)) - set(written)
+            unchanged = tuple(sorted(current))
+        stamps: dict[str, Stamp | None] = {name: None for name in (*removed, *deletes)}
+        for name in (*written, *unchanged):
+            stamps[name] = _stamp(cfg.output_dir / name)
+        index.set_outputs(stamps)
         for relative in written:
             log.info("wrote %s", relative)
         for relative in removed:
             log.info("removed %s", relative)
-    state.last_now = now
+        index.set_meta("last_now", now.isoformat())
 
     published, scheduled = index.counts(now)
     return Report(
@@ -265,12 +416,23 @@ def run(cfg: Config, now: datetime, *, state: State | None = None,
         articles=index.article_count,
         published=published,
         scheduled=scheduled,
-        feeds=len(state.paths),
+        feeds=len(paths),
         written=written,
         unchanged=unchanged,
         removed=removed,
-        problems=tuple(work.problems),
+        problems=tuple(problems),
         next_due=(datetime.fromtimestamp(due, timezone.utc)
                   if (due := index.next_due(now)) is not None else None),
     )
 
+
+def _merge(found: list[Problem], stored: list[Problem]) -> list[Problem]:
+    """This run's problems plus those of files it did not re-read, once each, in file order."""
+    seen = set()
+    merged = []
+    for problem in (*found, *stored):
+        key = (str(problem.path), problem.line, problem.reason, problem.severity)
+        if key not in seen:
+            seen.add(key)
+            merged.append(problem)
+    return merged

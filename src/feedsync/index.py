@@ -1,241 +1,366 @@
-"""Which articles each feed holds, kept up to date one file at a time.
+"""Which articles each feed holds, kept up to date one file at a time, in SQLite.
 
-The index is the memory between runs: the last good article of every file, and for every topic,
-provider and the feed of everything a list of its published articles, kept sorted newest first.
-Putting or removing one article touches only the lists of the feeds it is in (a bisect and a
-memmove), so the cost of an edit does not grow with the number of articles in the folder.
-No I/O here: `generate` feeds it what it read.
+The index is the memory between runs: for every file its stamp, its last good article and its
+problems, and for every topic, provider and the feed of everything a list of its published
+articles ordered newest first (an index on (feed, -time, id)). Putting or removing one article
+touches only the rows of the feeds it is in, so the cost of an edit does not grow with the
+folder, and nothing but the rows a feed shows is ever loaded into memory.
+
+The same tables live in memory for one process (`--no-cache`, tests) or in the cache file
+(`cache.py`), so the one-shot command, a restarted command and the daemon share one code path.
+No file I/O here: `generate` feeds it what it read.
 """
 
 from __future__ import annotations
 
-import math
-from bisect import bisect_left, insort
-from collections import Counter
-from dataclasses import dataclass
+import hashlib
+import marshal
+import sqlite3
+from collections import OrderedDict
 from datetime import datetime
 from pathlib import Path
+from typing import NamedTuple
 
-from feedsync import slug
-from feedsync.model import Article, FeedKind, Problem
+from feedsync import cache, slug
+from feedsync.model import Article, FeedKind, Image, Problem, Provider, Severity
 
 Ref = tuple[FeedKind, str]
 ALL: Ref = (FeedKind.ALL, "")
 Stamp = tuple[int, int, int]  # (mtime_ns, size, inode): has the file changed since we read it?
+ARTICLE_CACHE = 20_000  # decoded articles kept in memory (about 2 kB each)
 
 
-@dataclass(frozen=True, slots=True)
-class Record:
-    """One file as last seen: its stamp, its last good article and its current problems."""
+def ref_text(ref: Ref) -> str:
+    return f"{ref[0].value}:{ref[1]}"
 
+
+def ref_of(text: str) -> Ref:
+    kind, _, key = text.partition(":")
+    return (FeedKind(kind), key)
+
+
+ALL_TEXT = ref_text(ALL)
+
+
+# -- articles as bytes -------------------------------------------------------------------------
+
+def encode(article: Article) -> bytes:
+    """The article as marshalled builtins: several times faster to load than pickle."""
+    provider = article.provider
+    return marshal.dumps((
+        article.id, article.source, article.title, article.summary, article.link,
+        article.published_at.isoformat(), article.updated_at.isoformat(), article.published,
+        provider.name if provider else None, provider.domain if provider else None,
+        article.topics, tuple((i.url, i.width, i.height) for i in article.images),
+    ), 4)
+
+
+def decode(blob: bytes) -> Article:
+    (id_, source, title, summary, link, published_at, updated_at, published, provider_name,
+     provider_domain, topics, images) = marshal.loads(blob)
+    return Article(
+        id=id_, source=source, title=title, summary=summary, link=link,
+        published_at=datetime.fromisoformat(published_at),
+        updated_at=datetime.fromisoformat(updated_at), published=published,
+        provider=Provider(provider_name, provider_domain) if provider_name is not None else None,
+        topics=topics, images=tuple(Image(*i) for i in images),
+    )
+
+
+class Entry(NamedTuple):
+    """What the index stores for one article; made where the file is read (maybe a worker)."""
+
+    id: str
+    blob: bytes
+    digest: bytes
+    published: bool
+    rank: float  # minus the publication time: newest first
+    domain: str | None
+    topics: bytes  # marshalled topic keys
+    refs: tuple[tuple[str, str], ...]  # (feed, spelling) for every feed it is published in
+
+
+def entry_of(article: Article) -> Entry:
+    blob = encode(article)
+    refs: list[tuple[str, str]] = []
+    if article.published:
+        refs.append((ALL_TEXT, ""))
+        seen = set()
+        for topic in article.topics:
+            key = slug.key(topic)
+            if key not in seen:
+                seen.add(key)
+                refs.append((ref_text((FeedKind.TOPIC, key)), topic))
+        if article.provider is not None:
+            refs.append((ref_text((FeedKind.PROVIDER, slug.key(article.provider.name))),
+                         article.provider.name))
+    return Entry(
+        id=article.id, blob=blob, digest=hashlib.blake2b(blob, digest_size=16).digest(),
+        published=article.published, rank=-article.published_at.timestamp(),
+        domain=article.provider.domain if article.provider else None,
+        topics=marshal.dumps(tuple(slug.key(t) for t in article.topics), 4), refs=tuple(refs),
+    )
+
+
+class Stub(NamedTuple):
+    """An article as a feed's fingerprint and labels need it, without its text."""
+
+    source: str
+    digest: bytes
+    domain: str | None
+    topics: tuple[str, ...]
+
+
+def _problems_blob(problems: tuple[Problem, ...]) -> bytes | None:
+    if not problems:
+        return None
+    return marshal.dumps(tuple((str(p.path), p.line, p.reason, p.severity.value)
+                               for p in problems), 4)
+
+
+def _problems(blob: bytes | None) -> tuple[Problem, ...]:
+    if blob is None:
+        return ()
+    return tuple(Problem(Path(path), line, reason, Severity(sev))
+                 for path, line, reason, sev in marshal.loads(blob))
+
+
+def _stamp_blob(stamp: Stamp | None) -> bytes | None:
+    return None if stamp is None else marshal.dumps(tuple(stamp), 4)
+
+
+class Known(NamedTuple):
     stamp: Stamp | None
-    article: Article | None
-    problems: tuple[Problem, ...] = ()
-
-
-def _sort_key(article: Article) -> tuple[float, str]:
-    """Newest first; equal times by id, so the order never depends on the disk."""
-    return (-article.published_at.timestamp(), article.id)
-
-
-def refs_of(article: Article) -> set[Ref]:
-    """The feeds a published article belongs in."""
-    refs = {ALL}
-    refs.update((FeedKind.TOPIC, slug.key(t)) for t in article.topics)
-    if article.provider is not None:
-        refs.add((FeedKind.PROVIDER, slug.key(article.provider.name)))
-    return refs
-
-
-def _spelling(ref: Ref, article: Article) -> str:
-    if ref[0] is FeedKind.PROVIDER and article.provider is not None:
-        return article.provider.name
-    return next((t for t in article.topics if slug.key(t) == ref[1]), ref[1])
-
-
-def best_name(spellings: Counter[str]) -> str:
-    """The spelling most articles use; ties go to the smallest, so it is stable."""
-    return min(spellings, key=lambda s: (-spellings[s], s)) if spellings else ""
+    error: bool
 
 
 class Index:
-    """Mutable membership of every feed; only `generate` (one thread) changes it."""
+    """Membership of every feed; only `generate` (one thread at a time) changes it."""
 
-    def __init__(self) -> None:
-        self.records: dict[str, Record] = {}
-        self.owners: dict[str, str] = {}  # article id -> source that holds it
-        self.by_id: dict[str, Article] = {}  # published articles only
-        self.members: dict[Ref, list[tuple[float, str]]] = {}
-        self.spellings: dict[Ref, Counter[str]] = {}
-        self.timeline: list[tuple[float, str]] = []  # published, oldest first
-        self.sources: list[str] = []  # every known file, sorted: folder lookups by bisect
-        self.troubled: set[str] = set()  # files with problems, so listing them stays cheap
-        self.article_count = 0
+    def __init__(self, db: sqlite3.Connection | None = None) -> None:
+        self.db = db if db is not None else cache.memory()
+        self.bulk = False  # set by a run that will re-render everything: skip name checks
+        self._articles: OrderedDict[str, tuple[bytes, Article]] = OrderedDict()
+
+    # -- transactions ------------------------------------------------------------------------
+
+    def begin(self) -> None:
+        self.db.execute("BEGIN IMMEDIATE")
+
+    def commit(self) -> None:
+        if self.db.in_transaction:
+            self.db.execute("COMMIT")
+
+    def rollback(self) -> None:
+        if self.db.in_transaction:
+            self.db.execute("ROLLBACK")
+        self._articles.clear()
+
+    def close(self) -> None:
+        self.rollback()
+        self.db.close()
+
+    def meta(self, key: str) -> object:
+        row = self.db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: object) -> None:
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
 
     # -- files -------------------------------------------------------------------------------
+
+    def known(self) -> dict[str, Known]:
+        """Every file the index knows, with its stamp and whether it is in error."""
+        return {source: Known(tuple(marshal.loads(stamp)) if stamp else None, bool(error))
+                for source, stamp, error in self.db.execute(
+                    "SELECT source, stamp, error FROM files")}
 
     def sources_under(self, prefix: str) -> list[str]:
         """Known files inside a folder (relative path prefix), for folder moves and deletes."""
         start = prefix.rstrip("/") + "/"
-        i = bisect_left(self.sources, start)
-        found = []
-        while i < len(self.sources) and self.sources[i].startswith(start):
-            found.append(self.sources[i])
-            i += 1
-        return found
+        end = prefix.rstrip("/") + "0"  # '0' sorts right after '/'
+        return [r[0] for r in self.db.execute(
+            "SELECT source FROM files WHERE source >= ? AND source < ? ORDER BY source",
+            (start, end))]
 
     def errors(self) -> list[Problem]:
         """Every current problem, file by file (warnings included)."""
-        return [p for source in sorted(self.troubled) for p in self.records[source].problems]
+        return [p for (blob,) in self.db.execute(
+            "SELECT problems FROM files WHERE problems IS NOT NULL ORDER BY source")
+            for p in _problems(blob)]
 
-    def _store(self, source: str, record: Record | None) -> Record | None:
-        """Replace one file's record, keeping the sorted list, counts and problem set in step."""
-        old = self.records.pop(source, None)
-        if old is None and record is not None:
-            insort(self.sources, source)
-        elif old is not None and record is None:
-            del self.sources[bisect_left(self.sources, source)]
-        if old is not None and old.article is not None:
-            self.article_count -= 1
-        self.troubled.discard(source)
-        if record is not None:
-            self.records[source] = record
-            if record.article is not None:
-                self.article_count += 1
-            if record.problems:
-                self.troubled.add(source)
-        return old
+    @property
+    def article_count(self) -> int:
+        return self.db.execute("SELECT count(*) FROM files WHERE id IS NOT NULL").fetchone()[0]
 
-    def set_record(self, source: str, path: Path, stamp: Stamp | None, article: Article | None,
+    def set_record(self, source: str, path: Path, stamp: Stamp | None, entry: Entry | None,
                    problems: tuple[Problem, ...]) -> tuple[set[Ref], Problem | None]:
         """Store what was read from `source`; an unreadable file keeps its last good article.
 
         Returns the feeds whose membership changed, and a problem when the article's id is
         already held by another file (it is then left out).
         """
-        old = self.records.get(source)
-        kept = old.article if old else None
+        db = self.db
+        old = db.execute("SELECT id, digest FROM files WHERE source=?", (source,)).fetchone()
         conflict = None
-        if article is not None:
-            owner = self.owners.get(article.id)
-            if owner is not None and owner != source and owner in self.records:
+        if entry is not None:
+            owner = db.execute("SELECT source FROM files WHERE id=? AND source<>? LIMIT 1",
+                               (entry.id, source)).fetchone()
+            if owner is not None:
                 conflict = Problem(
                     path, None,
-                    f"id {article.id} is already used by {owner}; skipped"
+                    f"id {entry.id} is already used by {owner[0]}; skipped"
                     " (give each article its own 'id')",
                 )
-                article = None
-                kept = None
-            else:
-                kept = article
-        if conflict is not None:
-            problems = (*problems, conflict)
-        self._store(source, Record(stamp, kept, problems))
-        return self._replace(old.article if old else None, kept), conflict
+                problems = (*problems, conflict)
+        error = any(p.severity is Severity.ERROR for p in problems)
+        if entry is None and conflict is None and old is not None:
+            # Unreadable now: keep the last good article, record the problem.
+            db.execute("UPDATE files SET stamp=?, problems=?, error=? WHERE source=?",
+                       (_stamp_blob(stamp), _problems_blob(problems), error, source))
+            return set(), None
+        kept = entry if conflict is None else None
+        dirty: set[Ref] = set()
+        if old is None or old[1] != (kept.digest if kept else None):
+            dirty = self._replace(source, old is not None and old[0] is not None, kept)
+        if kept is None:
+            db.execute("INSERT OR REPLACE INTO files (source, stamp, problems, error)"
+                       " VALUES (?, ?, ?, ?)",
+                       (source, _stamp_blob(stamp), _problems_blob(problems), error))
+        else:
+            db.execute("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                       (source, _stamp_blob(stamp), kept.id, kept.digest, kept.domain,
+                        kept.topics, kept.blob, _problems_blob(problems), error))
+        return dirty, conflict
 
     def forget(self, source: str) -> set[Ref]:
         """The file is gone (deleted, moved away, no longer matching): drop its article."""
-        old = self._store(source, None)
-        return self._replace(old.article if old else None, None)
+        old = self.db.execute("SELECT id FROM files WHERE source=?", (source,)).fetchone()
+        if old is None:
+            return set()
+        dirty = self._replace(source, old[0] is not None, None)
+        self.db.execute("DELETE FROM files WHERE source=?", (source,))
+        return dirty
 
     # -- membership --------------------------------------------------------------------------
 
-    def _replace(self, old: Article | None, new: Article | None) -> set[Ref]:
-        if old == new:
-            return set()
-        dirty: set[Ref] = set()
-        names_before = self._topic_names(old, new)
-        if old is not None:
-            if self.owners.get(old.id) == old.source and (new is None or new.id != old.id):
-                del self.owners[old.id]
-            if old.published:
-                dirty |= self._unlink(old)
-        if new is not None:
-            self.owners[new.id] = new.source
-            if new.published:
-                dirty |= self._link(new)
-        for ref, before in names_before.items():
-            if best_name(self.spellings.get(ref, Counter())) != before:
+    def _replace(self, source: str, had_article: bool, new: Entry | None) -> set[Ref]:
+        db = self.db
+        self._articles.pop(source, None)
+        old_refs = ([r[0] for r in db.execute("SELECT ref FROM members WHERE source=?",
+                                              (source,))] if had_article else [])
+        new_refs = [r for r, _ in new.refs] if new is not None else []
+        topics = {r for r in (*old_refs, *new_refs) if r.startswith("topic:")}
+        names = {} if self.bulk else {r: self._name(r) for r in topics}
+        if old_refs:
+            db.execute("DELETE FROM members WHERE source=?", (source,))
+        if new is not None and new.refs:
+            db.executemany("INSERT INTO members VALUES (?, ?, ?, ?, ?)",
+                           [(r, new.rank, new.id, source, s) for r, s in new.refs])
+        dirty = {ref_of(r) for r in (*old_refs, *new_refs)}
+        for ref, before in names.items():
+            if self._name(ref) != before:
                 # The feed's title and every item's category label change: touch them all.
-                for _, article_id in self.members.get(ref, []):
-                    dirty |= refs_of(self.by_id[article_id])
+                dirty.update(ref_of(r) for (r,) in db.execute(
+                    "SELECT DISTINCT b.ref FROM members a JOIN members b"
+                    " ON a.source = b.source WHERE a.ref=?", (ref,)))
         return dirty
 
-    def _topic_names(self, *articles: Article | None) -> dict[Ref, str]:
-        refs = {(FeedKind.TOPIC, slug.key(t)) for a in articles if a is not None for t in a.topics}
-        return {ref: best_name(self.spellings.get(ref, Counter())) for ref in refs}
-
-    def _link(self, article: Article) -> set[Ref]:
-        key = _sort_key(article)
-        refs = refs_of(article)
-        for ref in refs:
-            insort(self.members.setdefault(ref, []), key)
-            if ref is not ALL:
-                self.spellings.setdefault(ref, Counter())[_spelling(ref, article)] += 1
-        insort(self.timeline, (-key[0], article.id))
-        self.by_id[article.id] = article
-        return refs
-
-    def _unlink(self, article: Article) -> set[Ref]:
-        key = _sort_key(article)
-        refs = refs_of(article)
-        for ref in refs:
-            members = self.members[ref]
-            del members[bisect_left(members, key)]
-            if not members and ref is not ALL:
-                del self.members[ref]
-            if ref is not ALL:
-                counts = self.spellings[ref]
-                counts[_spelling(ref, article)] -= 1
-                if counts[_spelling(ref, article)] <= 0:
-                    del counts[_spelling(ref, article)]
-                if not counts:
-                    del self.spellings[ref]
-        timeline = self.timeline
-        del timeline[bisect_left(timeline, (-key[0], article.id))]
-        del self.by_id[article.id]
-        return refs
+    def _name(self, ref: str) -> str:
+        """The spelling most articles use; ties go to the smallest, so it is stable."""
+        row = self.db.execute(
+            "SELECT spelling FROM members WHERE ref=? GROUP BY spelling"
+            " ORDER BY count(*) DESC, spelling LIMIT 1", (ref,)).fetchone()
+        return row[0] if row else ""
 
     # -- reading it back ---------------------------------------------------------------------
 
-    def visible(self, ref: Ref, now: datetime, limit: int | None = None) -> list[Article]:
+    def visible(self, ref: Ref, now: datetime, limit: int | None = None) -> list[Stub]:
         """The feed's articles whose time has come, newest first, at most `limit`."""
-        members = self.members.get(ref, [])
-        start = bisect_left(members, (-now.timestamp(), ""))
-        end = len(members) if limit is None else start + limit
-        return [self.by_id[article_id] for _, article_id in members[start:end]]
+        rows = self.db.execute(
+            "SELECT m.source, f.digest, f.domain, f.topics FROM members m"
+            " JOIN files f ON f.source = m.source WHERE m.ref=? AND m.rank>=?"
+            " ORDER BY m.rank, m.id LIMIT ?",
+            (ref_text(ref), -now.timestamp(), -1 if limit is None else limit))
+        return [Stub(s, d, dom, marshal.loads(t)) for s, d, dom, t in rows]
+
+    def article(self, source: str) -> Article:
+        """The full article of a published file, decoded once and kept in a bounded LRU."""
+        hit = self._articles.get(source)
+        if hit is not None:
+            self._articles.move_to_end(source)
+            return hit[1]
+        (blob,) = self.db.execute("SELECT article FROM files WHERE source=?",
+                                  (source,)).fetchone()
+        article = decode(blob)
+        self._articles[source] = (blob, article)
+        if len(self._articles) > ARTICLE_CACHE:
+            self._articles.popitem(last=False)
+        return article
 
     def has_visible(self, ref: Ref, now: datetime) -> bool:
-        members = self.members.get(ref)
-        return members is not None and bool(members) and -members[-1][0] <= now.timestamp()
+        return self.db.execute("SELECT 1 FROM members WHERE ref=? AND rank>=? LIMIT 1",
+                               (ref_text(ref), -now.timestamp())).fetchone() is not None
 
     def name(self, ref: Ref) -> str:
-        return best_name(self.spellings.get(ref, Counter()))
+        return self._name(ref_text(ref))
 
-    def refs(self) -> list[Ref]:
-        return sorted(self.members, key=lambda r: (r[0].value, r[1]))
+    def refs(self) -> set[Ref]:
+        """Every feed with at least one published article (visible or not)."""
+        return {ref_of(r) for (r,) in self.db.execute("SELECT DISTINCT ref FROM members")}
+
+    def existing(self, now: datetime) -> dict[FeedKind, set[str]]:
+        """Topic and provider keys with at least one article a reader may see at `now`."""
+        keys: dict[FeedKind, set[str]] = {FeedKind.TOPIC: set(), FeedKind.PROVIDER: set()}
+        for (r,) in self.db.execute("SELECT DISTINCT ref FROM members WHERE rank>=? AND ref<>?",
+                                    (-now.timestamp(), ALL_TEXT)):
+            kind, key = ref_of(r)
+            keys[kind].add(key)
+        return keys
 
     def counts(self, now: datetime) -> tuple[int, int]:
         """(published and visible, published but scheduled for later)."""
-        future = len(self.timeline) - bisect_left(self.timeline, _after(now.timestamp()))
-        return len(self.timeline) - future, future
+        visible, total = self.db.execute(
+            "SELECT count(*) FILTER (WHERE rank>=?), count(*) FROM members WHERE ref=?",
+            (-now.timestamp(), ALL_TEXT)).fetchone()
+        return visible, total - visible
 
     def next_due(self, now: datetime) -> float | None:
         """Timestamp of the next article to come out of embargo, for the scheduler."""
-        i = bisect_left(self.timeline, _after(now.timestamp()))
-        return self.timeline[i][0] if i < len(self.timeline) else None
+        row = self.db.execute("SELECT max(rank) FROM members WHERE ref=? AND rank<?",
+                              (ALL_TEXT, -now.timestamp())).fetchone()
+        return -row[0] if row[0] is not None else None
 
     def due_between(self, earlier: datetime, later: datetime) -> set[Ref]:
         """Feeds that gain (or, if the clock went back, lose) articles between two times."""
         lo, hi = sorted((earlier.timestamp(), later.timestamp()))
-        i = bisect_left(self.timeline, _after(lo))
-        j = bisect_left(self.timeline, _after(hi))
-        dirty: set[Ref] = set()
-        for _, article_id in self.timeline[i:j]:
-            dirty |= refs_of(self.by_id[article_id])
-        return dirty
+        return {ref_of(r) for (r,) in self.db.execute(
+            "SELECT DISTINCT b.ref FROM members a JOIN members b ON a.source = b.source"
+            " WHERE a.ref=? AND a.rank>=? AND a.rank<?", (ALL_TEXT, -hi, -lo))}
 
+    # -- what was written --------------------------------------------------------------------
 
-def _after(timestamp: float) -> tuple[float]:
-    """A probe that sorts after every (timestamp, id) entry at `timestamp`, before later ones."""
-    return (math.nextafter(timestamp, math.inf),)
+    def feeds(self) -> dict[Ref, tuple[str, bytes | None, bytes | None]]:
+        """Every feed as last written: (path, fingerprint, listing)."""
+        return {ref_of(r): (p, fp, listing) for r, p, fp, listing in self.db.execute(
+            "SELECT ref, path, fingerprint, listing FROM feeds")}
+
+    def set_feed(self, ref: Ref, path: str, fingerprint: bytes | None,
+                 listing: bytes | None) -> None:
+        self.db.execute("INSERT OR REPLACE INTO feeds VALUES (?, ?, ?, ?)",
+                        (ref_text(ref), path, fingerprint, listing))
+
+    def drop_feed(self, ref: Ref) -> None:
+        self.db.execute("DELETE FROM feeds WHERE ref=?", (ref_text(ref),))
+
+    def outputs(self) -> dict[str, Stamp]:
+        return {name: tuple(marshal.loads(stamp)) for name, stamp in self.db.execute(
+            "SELECT name, stamp FROM outputs")}  # type: ignore[misc]
+
+    def set_outputs(self, stamps: dict[str, Stamp | None]) -> None:
+        for name, stamp in stamps.items():
+            if stamp is None:
+                self.db.execute("DELETE FROM outputs WHERE name=?", (name,))
+            else:
+                self.db.execute("INSERT OR REPLACE INTO outputs VALUES (?, ?)",
+                                (name, _stamp_blob(stamp)))

@@ -80,6 +80,30 @@ class Feed:
 
 
 @dataclass(frozen=True, slots=True)
+class Listing:
+    """A feed as index.html and feeds.opml show it: its items' count and dates, not the items.
+
+    Kept in the index for every feed, so the listings can be rebuilt without loading articles.
+    """
+
+    kind: FeedKind
+    key: str
+    name: str
+    path: str
+    link: str | None
+    count: int
+    newest: datetime | None  # the newest item's publication time
+    updated: datetime | None  # the latest item update
+
+    @classmethod
+    def of(cls, feed: Feed) -> Listing:
+        articles = feed.articles
+        return cls(feed.kind, feed.key, feed.name, feed.path, feed.link, len(articles),
+                   articles[0].published_at if articles else None,
+                   max(a.updated_at for a in articles) if articles else None)
+
+
+@dataclass(frozen=True, slots=True)
 class Report:
     """What one run did, for the summary line, the exit code and (later) the daemon status."""
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from feedsync import slug
-from feedsync.index import ALL, Index, Ref
+from feedsync.index import ALL, Index, Ref, Stub, entry_of
 from feedsync.model import Article, Feed, FeedKind
 
 FOLDERS = {FeedKind.TOPIC: "topics", FeedKind.PROVIDER: "providers"}
@@ -36,32 +37,63 @@ def paths(keys_by_kind: Mapping[FeedKind, Iterable[str]]) -> tuple[dict[Ref, str
 
 def existing(index: Index, now: datetime) -> dict[FeedKind, set[str]]:
     """Topics and providers with at least one article a reader may see at `now`."""
-    keys: dict[FeedKind, set[str]] = {kind: set() for kind in FOLDERS}
-    for ref in index.members:
-        if ref != ALL and index.has_visible(ref, now):
-            keys[ref[0]].add(ref[1])
-    return keys
+    return index.existing(now)
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """One feed's content at `now` as digests: enough to tell whether it changed, no text."""
+
+    kind: FeedKind
+    key: str
+    name: str
+    path: str
+    stubs: tuple[Stub, ...]
+    link: str | None
+    labels: tuple[tuple[str, str], ...]
+
+    @property
+    def fingerprint(self) -> bytes:
+        """Equal fingerprints render equal bytes (for the same site and formats)."""
+        digest = hashlib.blake2b(digest_size=16)
+        digest.update(repr((self.kind.value, self.key, self.name, self.path, self.link,
+                            self.labels)).encode("utf-8", "surrogatepass"))
+        for stub in self.stubs:
+            digest.update(stub.digest)
+        return digest.digest()
+
+
+def plan(index: Index, ref: Ref, path: str, now: datetime, max_items: int) -> Plan:
+    """What one feed shows at `now`, from the index alone."""
+    stubs = tuple(index.visible(ref, now, max_items))
+    link = None
+    if ref[0] is FeedKind.PROVIDER:
+        domain = next((s.domain for s in stubs if s.domain), None)
+        link = f"https://{domain}/" if domain else None
+    topics = {k for s in stubs for k in s.topics}
+    labels = tuple(sorted((k, index.name((FeedKind.TOPIC, k))) for k in topics))
+    return Plan(kind=ref[0], key=ref[1], name=index.name(ref) if ref != ALL else "", path=path,
+                stubs=stubs, link=link, labels=labels)
+
+
+def materialise(index: Index, p: Plan) -> Feed:
+    """The feed with its articles' text, for rendering."""
+    return Feed(kind=p.kind, key=p.key, name=p.name, path=p.path,
+                articles=tuple(index.article(s.source) for s in p.stubs), link=p.link,
+                labels=p.labels)
 
 
 def build(index: Index, ref: Ref, path: str, now: datetime, max_items: int) -> Feed:
     """One feed's content at `now`, with everything rendering needs and nothing else."""
-    articles = tuple(index.visible(ref, now, max_items))
-    link = None
-    if ref[0] is FeedKind.PROVIDER:
-        domain = next((a.provider.domain for a in articles if a.provider and a.provider.domain),
-                      None)
-        link = f"https://{domain}/" if domain else None
-    topics = {slug.key(t) for a in articles for t in a.topics}
-    labels = tuple(sorted((k, index.name((FeedKind.TOPIC, k))) for k in topics))
-    return Feed(kind=ref[0], key=ref[1], name=index.name(ref) if ref != ALL else "", path=path,
-                articles=articles, link=link, labels=labels)
+    return materialise(index, plan(index, ref, path, now, max_items))
 
 
 def select(articles: Iterable[Article], now: datetime, max_items: int) -> Selection:
     """Every feed for a list of articles at once (what `check` and small callers need)."""
     index = Index()
+    index.bulk = True
     for article in articles:
-        index.set_record(article.source, Path(article.source), None, article, ())
+        index.set_record(article.source, Path(article.source), None, entry_of(article), ())
     feed_paths, notes = paths(existing(index, now))
     feeds = sorted((build(index, ref, p, now, max_items) for ref, p in feed_paths.items()),
                    key=lambda f: (f.kind is not FeedKind.ALL, f.path))

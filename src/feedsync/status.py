@@ -59,7 +59,7 @@ def write(cfg: Config, state: Any, report: Report | None, now: datetime, seconds
         "published": published,
         "scheduled": scheduled,
         "next_due": report.next_due.isoformat() if report and report.next_due else None,
-        "feeds": len(state.paths),
+        "feeds": report.feeds if report is not None else previous.get("feeds", 0),
         "files_in_error": _problems(state),
     }
     _save(cfg.status_path, data)
