@@ -20,7 +20,7 @@ from feedsync.config import Config
 
 log = logging.getLogger(__name__)
 
-SCHEMA = 1
+SCHEMA = 2
 LOCK_WAIT_SECONDS = 5.0  # how long a run waits for another feedsync before going it alone
 
 _TABLES = """
@@ -33,6 +33,9 @@ CREATE TABLE IF NOT EXISTS files (
     domain TEXT,               -- provider domain, for a provider feed's link
     topics BLOB,               -- marshalled topic keys, for a feed's category labels
     article BLOB,              -- the normalised article, marshalled
+    rss BLOB,                  -- its RSS item, Atom entry and JSON item as feeds show them
+    atom BLOB,                 -- (rendered with its own topic spellings)
+    json BLOB,
     problems BLOB,             -- marshalled problems, NULL when none
     error INTEGER NOT NULL DEFAULT 0
 );
@@ -115,14 +118,16 @@ def _connect(path: Path, wanted: str) -> sqlite3.Connection:
                 found = row[0] if row else None
             if found != wanted:
                 if tables:
-                    log.info("cache %s is from other settings or another version; starting"
-                             " afresh", path)
+                    log.warning("cache %s is from other settings or another version;"
+                                " rebuilding it", path)
                 for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type='table'"
                                           " AND name NOT LIKE 'sqlite_%'").fetchall():
                     db.execute(f'DROP TABLE "{name}"')
                 create(db)
                 db.execute("INSERT OR REPLACE INTO meta VALUES ('config', ?)", (wanted,))
-            db.execute("PRAGMA quick_check(1)").fetchone()
+            verdict = db.execute("PRAGMA quick_check(1)").fetchone()
+            if not verdict or verdict[0] != "ok":  # damage is reported as a row, not raised
+                raise sqlite3.DatabaseError(f"damaged ({verdict[0] if verdict else 'no answer'})")
             db.execute("COMMIT")
         except BaseException:
             if db.in_transaction:
@@ -160,3 +165,18 @@ def open_cache(cfg: Config, path: Path | None = None) -> sqlite3.Connection:
             _remove(path)
     log.warning("cache %s cannot be rebuilt (%s); running without a cache", path, reason)
     return memory()
+
+
+def discard(db: sqlite3.Connection) -> None:
+    """Close a cache found damaged mid-run and delete its file, so the next run rebuilds it."""
+    try:
+        rows = db.execute("PRAGMA database_list").fetchall()
+    except sqlite3.Error:
+        rows = []
+    try:
+        db.close()
+    except sqlite3.Error:
+        pass
+    for _, name, file in rows:
+        if name == "main" and file:
+            _remove(Path(file))

@@ -11,9 +11,12 @@ from collections.abc import Iterable, Sequence
 from email.utils import format_datetime
 from urllib.parse import quote
 
-from lxml import etree
+from typing import TYPE_CHECKING
 
 from feedsync.model import FeedKind, Listing
+if TYPE_CHECKING:
+    from lxml import etree
+
 from feedsync.render import MEDIA_TYPES, Site, feed_title, file_name, url_for
 
 INDEX = "index.html"
@@ -105,6 +108,8 @@ def _row(feed: Listing, name: str, formats: Sequence[str]) -> str:
 
 def opml(feeds: Iterable[Listing], site: Site, formats: Sequence[str]) -> bytes:
     """OPML 2.0 with one outline per feed (its Atom, else RSS, else JSON URL) for bulk import."""
+    from lxml import etree
+
     everything, groups = _ordered(feeds)
     fmt = next(f for f in ("atom", "rss", "json") if f in formats)
     root = etree.Element("opml", version="2.0")

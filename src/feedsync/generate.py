@@ -11,6 +11,7 @@ import logging
 import marshal
 import os
 import sqlite3
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -27,6 +28,7 @@ log = logging.getLogger(__name__)
 Progress = Callable[[Sequence[Path]], Iterable[Path]]
 MANAGED_FOLDERS = ("", *select.FOLDERS.values())
 LISTINGS = (discovery.INDEX, discovery.OPML)  # written after the feeds they link to
+PRERENDERED = ("rss", "atom", "json")  # entry formats kept in the index beside each article
 POOL_MIN_FILES = 2000  # below this, starting worker processes costs more than it saves
 MAX_WORKERS = 8
 
@@ -53,7 +55,8 @@ class State:
         self.index.close()
 
 
-def load_article(path: Path, content_dir: Path, cfg: Config) -> tuple[Article | None, list[Problem]]:
+def load_article(path: Path, content_dir: Path, cfg: Config, source: str | None = None
+                 ) -> tuple[Article | None, list[Problem]]:
     """Read, parse and normalise one file; its problems never stop the others."""
     data = reader.read_file(path, cfg.max_file_bytes)
     if isinstance(data, Problem):
@@ -61,45 +64,65 @@ def load_article(path: Path, content_dir: Path, cfg: Config) -> tuple[Article | 
     fm = reader.parse(data, path)
     if isinstance(fm, Problem):
         return None, [fm]
-    source = path.relative_to(content_dir).as_posix()
+    if source is None:
+        source = path.relative_to(content_dir).as_posix()
     return normalise(fm, path, source, cfg.max_field_chars)
 
 
-Loaded = tuple[Path, "Stamp | None", "Entry | None", tuple[Problem, ...]]
+Loaded = tuple[Path, str, "Stamp | None", "Entry | None", tuple[Problem, ...]]
 
 
-def load_entry(path: Path, cfg: Config) -> Loaded:
-    """One file as the index stores it; the per-file boundary, so it never raises."""
+def load_entry(path: Path, cfg: Config, source: str | None = None,
+               renderer: render.Renderer | None = None) -> Loaded:
+    """One file as the index stores it; the per-file boundary, so it never raises.
+
+    With a renderer, the article's RSS and Atom entries are rendered here too (with its own
+    topic spellings, which is what feeds use unless another spelling of a topic wins): in a
+    cold run this happens in the worker processes, in parallel.
+    """
     stamp = _stamp(path)
+    if source is None:
+        source = path.relative_to(cfg.content_dir).as_posix()
     try:
-        article, found = load_article(path, cfg.content_dir, cfg)
-        entry = entry_of(article) if article is not None else None
+        article, found = load_article(path, cfg.content_dir, cfg, source)
+        entry = None
+        if article is not None:
+            rendered = {}
+            if renderer is not None and article.published:
+                rendered = {fmt: renderer.entry(article, fmt, article.topics)
+                            for fmt in PRERENDERED if fmt in cfg.formats}
+            entry = entry_of(article, rendered)
     except Exception as exc:  # one bad file never stops the rest
         log.debug("unexpected failure reading %s", path, exc_info=True)
         entry, found = None, [Problem(path, None, f"could not be read ({exc!r})")]
-    return path, stamp, entry, tuple(found)
+    return path, source, stamp, entry, tuple(found)
 
 
-_WORKER_CFG: Config | None = None
+_WORKER: tuple[Config, render.Renderer] | None = None
+
+
+def site_of(cfg: Config) -> render.Site:
+    return render.Site(cfg.base_url, cfg.site_title, cfg.home_url, cfg.websub_hub)
 
 
 def _worker_init(cfg: Config) -> None:
-    global _WORKER_CFG
-    _WORKER_CFG = cfg
+    global _WORKER
+    _WORKER = (cfg, render.Renderer(site_of(cfg), cache_size=0))
     logging.getLogger().handlers.clear()  # the parent reports what workers find
 
 
-def _worker_load(path: Path) -> Loaded:
-    assert _WORKER_CFG is not None
-    return load_entry(path, _WORKER_CFG)
+def _worker_load(item: tuple[Path, str]) -> Loaded:
+    assert _WORKER is not None
+    return load_entry(item[0], _WORKER[0], item[1], _WORKER[1])
 
 
-def _load_all(paths: list[Path], cfg: Config, parallel: bool) -> Iterator[Loaded]:
+def _load_all(paths: list[tuple[Path, str]], cfg: Config, parallel: bool,
+              renderer: render.Renderer | None) -> Iterator[Loaded]:
     """Every file's entry, in order; a process pool does the parsing when it pays."""
     workers = min(os.cpu_count() or 1, MAX_WORKERS)
     if not parallel or workers < 2 or len(paths) < POOL_MIN_FILES:
-        for path in paths:
-            yield load_entry(path, cfg)
+        for path, source in paths:
+            yield load_entry(path, cfg, source, renderer)
         return
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
@@ -125,6 +148,7 @@ class _Run:
         self.cfg = cfg
         self.cancel = cancel
         self.index = state.index
+        self.renderer = state.renderer
         self.dirty: set[Ref] = set()
         self.read = 0
         self.problems: list[Problem] = []
@@ -134,34 +158,34 @@ class _Run:
         return path.relative_to(self.cfg.content_dir).as_posix()
 
     def store(self, loaded: Loaded) -> None:
-        path, stamp, entry, found = loaded
+        path, source, stamp, entry, found = loaded
         self.read += 1
-        dirty, conflict = self.index.set_record(self.source(path), path, stamp, entry, found)
+        dirty, conflict = self.index.set_record(source, path, stamp, entry, found)
         self.dirty |= dirty
         self.problems.extend(found)
         if conflict is not None:
             self.problems.append(conflict)
 
     def load(self, path: Path) -> None:
-        self.store(load_entry(path, self.cfg))
+        self.store(load_entry(path, self.cfg, renderer=self.renderer))
 
     def forget(self, source: str) -> None:
         self.dirty |= self.index.forget(source)
 
     def reconcile(self, progress: Progress | None, parallel: bool) -> None:
         """Walk the whole folder; re-read files that are new, changed or still in error."""
-        paths, problems = scan.discover(self.cfg.content_dir, self.cfg.patterns, self.skip)
+        found, problems = scan.walk(self.cfg.content_dir, self.cfg.patterns, self.skip)
         self.problems.extend(problems)
         known = self.index.known()
-        seen = {self.source(p): p for p in paths}
-        for source in sorted(set(known) - set(seen)):
+        seen = {source for _, source, _ in found}
+        for source in sorted(set(known) - seen):
             self.forget(source)
         stale = []
-        for source, path in seen.items():
+        for path, source, stamp in found:
             was = known.get(source)
-            if was is None or was.error or was.stamp != _stamp(path):
-                stale.append(path)
-        loaded = _load_all(stale, self.cfg, parallel and self.cancel is None)
+            if was is None or was.error or was.stamp != stamp:
+                stale.append((Path(path), source))
+        loaded = _load_all(stale, self.cfg, parallel and self.cancel is None, self.renderer)
         if progress is not None and stale:
             bar = iter(progress(stale))
             for item in loaded:
@@ -297,6 +321,25 @@ def run(cfg: Config, now: datetime, *, state: State | None = None,
         state.index.begin()
     try:
         report = _run(cfg, now, state, changed, write, progress, cancel, parallel)
+    except sqlite3.DatabaseError as exc:  # the cache file is damaged: never fatal
+        log.warning("cache cannot be used (%s); rebuilding it, this run reads every file", exc)
+        cache.discard(state.index.db)
+        state.index = Index()
+        state.index.begin()
+        return run_fresh(cfg, now, state, changed, write, progress, cancel, parallel)
+    except BaseException:
+        state.index.rollback()
+        raise
+    state.index.commit()
+    return report
+
+
+def run_fresh(cfg: Config, now: datetime, state: State, changed: Iterable[Path] | None,
+              write: bool, progress: Progress | None, cancel: Callable[[], bool] | None,
+              parallel: bool) -> Report:
+    """`run` on a new private index (already begun), after the cache let us down."""
+    try:
+        report = _run(cfg, now, state, None, write, progress, cancel, parallel)
     except BaseException:
         state.index.rollback()
         raise
@@ -312,6 +355,9 @@ def _run(cfg: Config, now: datetime, state: State, changed: Iterable[Path] | Non
     last_now = datetime.fromisoformat(str(stored_now)) if stored_now is not None else None
     fresh = last_now is None  # this index has never written the output: do everything
     index.bulk = fresh
+    site = site_of(cfg)
+    if state.renderer is None or state.renderer.site != site:
+        state.renderer = render.Renderer(site)
     work = _Run(cfg, state, cancel)
     full = changed is None
     if changed is None:
@@ -320,6 +366,7 @@ def _run(cfg: Config, now: datetime, state: State, changed: Iterable[Path] | Non
         for path in sorted(set(changed)):
             work.refresh(path)
     index.bulk = False
+    clock = _Phases()
     # A full walk reports every current problem, also those of files it did not need to re-read.
     problems = _merge(work.problems, index.errors()) if full else work.problems
     _log(problems)
@@ -349,16 +396,15 @@ def _run(cfg: Config, now: datetime, state: State, changed: Iterable[Path] | Non
                              for n in LISTINGS)
         dirty |= force
 
+    clock.mark("read")
     plans = {ref: select.plan(index, ref, paths[ref], now, cfg.max_items)
              for ref in dirty if ref in paths}
 
     written: tuple[str, ...] = ()
     unchanged: tuple[str, ...] = ()
     removed: tuple[str, ...] = ()
+    clock.mark("plan")
     if write:
-        site = render.Site(cfg.base_url, cfg.site_title, cfg.home_url, cfg.websub_hub)
-        if state.renderer is None or state.renderer.site != site:
-            state.renderer = render.Renderer(site)
         files: dict[str, bytes] = {}
         deletes: set[str] = set()
         listing_changed = False
@@ -377,7 +423,8 @@ def _run(cfg: Config, now: datetime, state: State, changed: Iterable[Path] | Non
                 continue
             feed = select.materialise(index, new)
             for fmt in cfg.formats:
-                files[render.file_name(feed, fmt)] = state.renderer.render(feed, fmt)
+                files[render.file_name(feed, fmt)] = state.renderer.render(
+                    feed, fmt, stored=index.entry)
             listing = _encode_listing(Listing.of(feed))
             listing_changed = listing_changed or old is None or old[2] != listing
             index.set_feed(ref, new.path, fingerprint, listing)
@@ -386,24 +433,27 @@ def _run(cfg: Config, now: datetime, state: State, changed: Iterable[Path] | Non
                         for ref, (path, _, blob) in index.feeds().items() if blob is not None]
             files[discovery.INDEX] = discovery.index_html(listings, site, cfg.formats)
             files[discovery.OPML] = discovery.opml(listings, site, cfg.formats)
-        if full:
+        clock.mark("render")
+        if fresh:
             desired = {p + render.EXTENSIONS[f] for p in paths.values() for f in cfg.formats}
-            stale = {n for n in on_disk if n not in desired and n not in LISTINGS}
-            if fresh or stale or files:
-                outcome = writer.sync(cfg.output_dir, files, MANAGED_FOLDERS,
-                                      render.EXTENSIONS.values(), keep=desired, last=LISTINGS)
-            else:
-                outcome = writer.Outcome((), (), ())
+            outcome = writer.sync(cfg.output_dir, files, MANAGED_FOLDERS,
+                                  render.EXTENSIONS.values(), keep=desired, last=LISTINGS)
+        elif full:  # what `sync` would find, from the listing we already have
+            desired = {p + render.EXTENSIONS[f] for p in paths.values() for f in cfg.formats}
+            stale = _stale(on_disk, desired | set(files))
+            outcome = writer.apply(cfg.output_dir, files, stale, last=LISTINGS)
+            outcome = writer.Outcome(outcome.written, outcome.unchanged, tuple(
+                n for n in outcome.removed if not _base(n).startswith(writer.TEMP_PREFIX)))
         else:
             outcome = writer.apply(cfg.output_dir, files, deletes - set(files), last=LISTINGS)
+        clock.mark("write")
         written, unchanged, removed = outcome.written, outcome.unchanged, outcome.removed
-        if full:  # every other file we own is already as it should be
-            current = (desired | set(LISTINGS)) - set(written)
-            unchanged = tuple(sorted(current))
         stamps: dict[str, Stamp | None] = {name: None for name in (*removed, *deletes)}
         for name in (*written, *unchanged):
             stamps[name] = _stamp(cfg.output_dir / name)
         index.set_outputs(stamps)
+        if full:  # every other file we own is already as it should be
+            unchanged = tuple(sorted((desired | set(LISTINGS)) - set(written)))
         for relative in written:
             log.info("wrote %s", relative)
         for relative in removed:
@@ -424,6 +474,36 @@ def _run(cfg: Config, now: datetime, state: State, changed: Iterable[Path] | Non
         next_due=(datetime.fromtimestamp(due, timezone.utc)
                   if (due := index.next_due(now)) is not None else None),
     )
+
+
+class _Phases:
+    """Where a run's time goes, for `-vv` (debug) logs."""
+
+    def __init__(self) -> None:
+        self.last = time.perf_counter()
+
+    def mark(self, phase: str) -> None:
+        now = time.perf_counter()
+        log.debug("phase %s: %.0f ms", phase, (now - self.last) * 1000)
+        self.last = now
+
+
+def _stale(on_disk: Iterable[str], wanted: set[str]) -> set[str]:
+    """What `writer.sync` would remove: our feed files not wanted, temp files of dead runs."""
+    suffixes = tuple(render.EXTENSIONS.values())
+    stale = set()
+    for name in on_disk:
+        base = _base(name)
+        if base.startswith(writer.TEMP_PREFIX):
+            if writer.abandoned_temp(base):
+                stale.add(name)
+        elif name not in wanted and name.endswith(suffixes) and not base.startswith("."):
+            stale.add(name)
+    return stale
+
+
+def _base(name: str) -> str:
+    return name.rpartition("/")[2]
 
 
 def _merge(found: list[Problem], stored: list[Problem]) -> list[Problem]:

@@ -78,9 +78,12 @@ class Entry(NamedTuple):
     domain: str | None
     topics: bytes  # marshalled topic keys
     refs: tuple[tuple[str, str], ...]  # (feed, spelling) for every feed it is published in
+    rss: bytes | None = None  # pre-rendered entries, when the reader rendered them
+    atom: bytes | None = None
+    json: bytes | None = None
 
 
-def entry_of(article: Article) -> Entry:
+def entry_of(article: Article, rendered: dict[str, bytes] | None = None) -> Entry:
     blob = encode(article)
     refs: list[tuple[str, str]] = []
     if article.published:
@@ -99,6 +102,8 @@ def entry_of(article: Article) -> Entry:
         published=article.published, rank=-article.published_at.timestamp(),
         domain=article.provider.domain if article.provider else None,
         topics=marshal.dumps(tuple(slug.key(t) for t in article.topics), 4), refs=tuple(refs),
+        rss=(rendered or {}).get("rss"), atom=(rendered or {}).get("atom"),
+        json=(rendered or {}).get("json"),
     )
 
 
@@ -140,12 +145,19 @@ class Index:
     def __init__(self, db: sqlite3.Connection | None = None) -> None:
         self.db = db if db is not None else cache.memory()
         self.bulk = False  # set by a run that will re-render everything: skip name checks
-        self._articles: OrderedDict[str, tuple[bytes, Article]] = OrderedDict()
+        self._articles: OrderedDict[str, tuple[Article, dict[str, bytes | None]]] = OrderedDict()
+        self._names: dict[str, str] = {}  # best spellings, valid until membership changes
+        self._version: int | None = None
 
     # -- transactions ------------------------------------------------------------------------
 
     def begin(self) -> None:
         self.db.execute("BEGIN IMMEDIATE")
+        version = self.db.execute("PRAGMA data_version").fetchone()[0]
+        if version != self._version:  # another process wrote the cache: forget what we hold
+            self._articles.clear()
+            self._names.clear()
+            self._version = version
 
     def commit(self) -> None:
         if self.db.in_transaction:
@@ -155,6 +167,7 @@ class Index:
         if self.db.in_transaction:
             self.db.execute("ROLLBACK")
         self._articles.clear()
+        self._names.clear()
 
     def close(self) -> None:
         self.rollback()
@@ -228,9 +241,10 @@ class Index:
                        " VALUES (?, ?, ?, ?)",
                        (source, _stamp_blob(stamp), _problems_blob(problems), error))
         else:
-            db.execute("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            db.execute("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                        (source, _stamp_blob(stamp), kept.id, kept.digest, kept.domain,
-                        kept.topics, kept.blob, _problems_blob(problems), error))
+                        kept.topics, kept.blob, kept.rss, kept.atom, kept.json,
+                        _problems_blob(problems), error))
         return dirty, conflict
 
     def forget(self, source: str) -> set[Ref]:
@@ -247,6 +261,7 @@ class Index:
     def _replace(self, source: str, had_article: bool, new: Entry | None) -> set[Ref]:
         db = self.db
         self._articles.pop(source, None)
+        self._names.clear()
         old_refs = ([r[0] for r in db.execute("SELECT ref FROM members WHERE source=?",
                                               (source,))] if had_article else [])
         new_refs = [r for r, _ in new.refs] if new is not None else []
@@ -258,6 +273,7 @@ class Index:
             db.executemany("INSERT INTO members VALUES (?, ?, ?, ?, ?)",
                            [(r, new.rank, new.id, source, s) for r, s in new.refs])
         dirty = {ref_of(r) for r in (*old_refs, *new_refs)}
+        self._names.clear()  # membership changed: names read before are stale
         for ref, before in names.items():
             if self._name(ref) != before:
                 # The feed's title and every item's category label change: touch them all.
@@ -268,10 +284,13 @@ class Index:
 
     def _name(self, ref: str) -> str:
         """The spelling most articles use; ties go to the smallest, so it is stable."""
-        row = self.db.execute(
-            "SELECT spelling FROM members WHERE ref=? GROUP BY spelling"
-            " ORDER BY count(*) DESC, spelling LIMIT 1", (ref,)).fetchone()
-        return row[0] if row else ""
+        name = self._names.get(ref)
+        if name is None:
+            row = self.db.execute(
+                "SELECT spelling FROM members WHERE ref=? GROUP BY spelling"
+                " ORDER BY count(*) DESC, spelling LIMIT 1", (ref,)).fetchone()
+            name = self._names[ref] = row[0] if row else ""
+        return name
 
     # -- reading it back ---------------------------------------------------------------------
 
@@ -284,19 +303,26 @@ class Index:
             (ref_text(ref), -now.timestamp(), -1 if limit is None else limit))
         return [Stub(s, d, dom, marshal.loads(t)) for s, d, dom, t in rows]
 
-    def article(self, source: str) -> Article:
-        """The full article of a published file, decoded once and kept in a bounded LRU."""
+    def _row(self, source: str) -> tuple[Article, dict[str, bytes | None]]:
         hit = self._articles.get(source)
         if hit is not None:
             self._articles.move_to_end(source)
-            return hit[1]
-        (blob,) = self.db.execute("SELECT article FROM files WHERE source=?",
-                                  (source,)).fetchone()
-        article = decode(blob)
-        self._articles[source] = (blob, article)
+            return hit
+        blob, rss, atom, json = self.db.execute(
+            "SELECT article, rss, atom, json FROM files WHERE source=?", (source,)).fetchone()
+        row = self._articles[source] = (decode(blob), {"rss": rss, "atom": atom, "json": json})
         if len(self._articles) > ARTICLE_CACHE:
             self._articles.popitem(last=False)
-        return article
+        return row
+
+    def article(self, source: str) -> Article:
+        """The full article of a published file, decoded once and kept in a bounded LRU."""
+        return self._row(source)[0]
+
+    def entry(self, article: Article, fmt: str) -> bytes | None:
+        """The article's entry in `fmt` as rendered when it was read, if it was."""
+        found, entries = self._row(article.source)
+        return entries.get(fmt) if found == article else None
 
     def has_visible(self, ref: Ref, now: datetime) -> bool:
         return self.db.execute("SELECT 1 FROM members WHERE ref=? AND rank>=? LIMIT 1",

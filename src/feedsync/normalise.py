@@ -8,6 +8,7 @@ converted to UTC, non-ASCII in URLs percent-encoded.
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 import uuid
@@ -17,8 +18,6 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path, PurePosixPath
 from urllib.parse import quote, urlsplit, urlunsplit
 
-import ftfy
-
 from feedsync.model import Article, Image, Problem, Provider, Severity
 from feedsync.reader import FrontMatter
 from feedsync import slug
@@ -27,6 +26,7 @@ from feedsync import slug
 ID_NAMESPACE = uuid.UUID("6f1c9a52-3f0e-5b8e-9d7a-4e0c2b1d9f11")
 _XML_FORBIDDEN = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _SPACE = re.compile(r"\s+")
+_ANY_SPACE = re.compile(r"\s")
 _URI_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:\S+$")
 _HOST = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$")
 _URL_SAFE = "/:?#[]@!$&'()*+,;=%~-._"
@@ -57,7 +57,12 @@ class _Field:
             self.warn(key, f"'{key}' should be text, got {type(value).__name__}; ignored")
             return ""
         text = str(value)
-        fixed = text if text.isascii() else ftfy.fix_encoding(text)  # mojibake is never ASCII
+        if text.isascii():  # mojibake is never ASCII
+            fixed = text
+        elif len(text) <= 200:  # names and topics repeat across thousands of articles
+            fixed = _fix_short(text)
+        else:
+            fixed = _fix_encoding(text)
         if fixed != text:
             self.warn(key, f"repaired mis-encoded text (mojibake) in '{key}'")
         text = html.unescape(fixed)
@@ -72,6 +77,17 @@ class _Field:
         return text
 
 
+@functools.lru_cache(maxsize=4096)
+def _fix_short(text: str) -> str:
+    return _fix_encoding(text)
+
+
+def _fix_encoding(text: str) -> str:
+    import ftfy  # imported on first use: most runs read no file at all
+
+    return ftfy.fix_encoding(text)
+
+
 def _show(value: object, limit: int = 60) -> str:
     """A short repr for messages: author values can be megabytes long."""
     text = repr(value)
@@ -83,7 +99,7 @@ def to_uri(value: object) -> str | None:
     if not isinstance(value, str):
         return None
     value = _XML_FORBIDDEN.sub("", value).strip()
-    if any(c.isspace() for c in value):
+    if _ANY_SPACE.search(value):  # the same characters as str.isspace
         return None
     try:
         parts = urlsplit(value)

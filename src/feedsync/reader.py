@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 from yaml.constructor import ConstructorError, SafeConstructor
-from yaml.nodes import Node
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from feedsync.model import Problem
 
@@ -33,8 +33,41 @@ class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
         if node in self.constructed_objects:
             raise ConstructorError(None, None, "aliases (*name) are not allowed in front matter",
                                    node.start_mark)
-        return super().construct_object(node, deep)
+        # Fast paths for what front matter is made of (plain text, mappings with plain keys,
+        # lists): the same values SafeConstructor builds, without its generic dispatch.
+        # Everything else (numbers, booleans, merges, explicit tags) goes the library's way.
+        tag = node.tag
+        kind = node.__class__
+        if kind is ScalarNode and tag == _STR:
+            value = node.value
+        elif kind is MappingNode and tag == _MAP and not any(
+                k.tag in _SPECIAL_KEYS for k, _ in node.value):
+            value = {}
+            self.constructed_objects[node] = value
+            for key_node, value_node in node.value:
+                key = self.construct_object(key_node)
+                try:
+                    hash(key)
+                except TypeError:
+                    raise ConstructorError("while constructing a mapping", node.start_mark,
+                                           "found unhashable key", key_node.start_mark)
+                value[key] = self.construct_object(value_node)
+            return value
+        elif kind is SequenceNode and tag == _SEQ:
+            value = []
+            self.constructed_objects[node] = value
+            value.extend(self.construct_object(child) for child in node.value)
+            return value
+        else:
+            return super().construct_object(node, deep)
+        self.constructed_objects[node] = value
+        return value
 
+
+_STR = "tag:yaml.org,2002:str"
+_MAP = "tag:yaml.org,2002:map"
+_SEQ = "tag:yaml.org,2002:seq"
+_SPECIAL_KEYS = ("tag:yaml.org,2002:merge", "tag:yaml.org,2002:value")
 
 _Loader.add_constructor("tag:yaml.org,2002:timestamp", SafeConstructor.construct_yaml_str)
 

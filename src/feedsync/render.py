@@ -10,25 +10,35 @@ from __future__ import annotations
 
 import html
 import json
+import re
 import uuid
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from urllib.parse import quote
 
-from feedgen.entry import FeedEntry
-from feedgen.ext.dc import DcEntryExtension
-from feedgen.ext.media import MediaEntryExtension
-from feedgen.feed import FeedGenerator
-from lxml import etree
+from functools import cache
+from typing import TYPE_CHECKING
 
 from feedsync import slug
 from feedsync.model import Article, Feed, FeedKind
 from feedsync.normalise import ID_NAMESPACE
 
+if TYPE_CHECKING:
+    from lxml import etree
+
+# feedgen and lxml are imported where used: a run that renders nothing should not pay for them.
+
 EXTENSIONS = {"rss": ".rss", "atom": ".atom", "json": ".json"}
-_PARSER = etree.XMLParser(remove_blank_text=True, resolve_entities=False, no_network=True)
+
+
+@cache
+def _parser() -> etree.XMLParser:
+    from lxml import etree
+
+    return etree.XMLParser(remove_blank_text=True, resolve_entities=False, no_network=True)
+
 MEDIA_TYPES = {"rss": "application/rss+xml", "atom": "application/atom+xml",
                "json": "application/feed+json"}
 JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
@@ -80,6 +90,10 @@ def updated(feed: Feed) -> datetime:
 
 def _entry(article: Article, fmt: str, labels: tuple[str, ...]) -> etree._Element:
     """One item/entry element; `labels` are the category names for `article.topics`."""
+    from feedgen.entry import FeedEntry
+    from feedgen.ext.dc import DcEntryExtension
+    from feedgen.ext.media import MediaEntryExtension
+
     fe = FeedEntry()
     # register_extension with the classes: load_extension("media") retries a failing import
     # of a module that does not exist on every call, which costs more than the entry itself.
@@ -113,6 +127,9 @@ def _entry(article: Article, fmt: str, labels: tuple[str, ...]) -> etree._Elemen
 
 def _head(feed: Feed, fmt: str, site: Site) -> bytes:
     """The feed without entries, pretty-printed; nothing in it is stamped with "now"."""
+    from feedgen.feed import FeedGenerator
+    from lxml import etree
+
     fg = FeedGenerator()
     fg.load_extension("media")
     if fmt == "rss":
@@ -133,7 +150,7 @@ def _head(feed: Feed, fmt: str, site: Site) -> bytes:
     if not site.hub:
         return data
     # feedgen writes only the self link into RSS; WebSub needs rel="hub" beside it.
-    root = etree.fromstring(data, _PARSER)
+    root = etree.fromstring(data, _parser())
     channel = root.find("channel")
     assert channel is not None
     self_link = channel.find(f"{{{ATOM_NS}}}link")
@@ -143,12 +160,17 @@ def _head(feed: Feed, fmt: str, site: Site) -> bytes:
 
 
 _CLOSE = {"rss": b"  </channel>", "atom": b"</feed>"}
+_INDENT = {"rss": b"    ", "atom": b"  "}
+_XMLNS = re.compile(rb' xmlns(?::[A-Za-z_][\w.-]*)?="[^"]*"')
 
 
 def _split(head: bytes, fmt: str) -> tuple[bytes, bytes]:
     """Where entries go: before the channel's (RSS) or the feed's (Atom) closing tag."""
     at = head.rfind(_CLOSE[fmt])
     return head[:at], head[at:]
+
+
+Stored = Callable[[Article, str], "bytes | None"]
 
 
 class Renderer:
@@ -165,12 +187,15 @@ class Renderer:
         self.cache_size = cache_size
         self._entries: OrderedDict[tuple[str, Article, tuple[str, ...]], bytes] = OrderedDict()
         self._empty: dict[str, bytes] = {}
+        self._nsmap: dict[str, dict[str, str]] = {}
 
     def _serialise(self, article: Article, fmt: str, names: tuple[str, ...]) -> bytes:
         """The entry's bytes exactly as they appear inside a pretty-printed feed of `fmt`."""
+        from lxml import etree
+
         if fmt not in self._empty:
             self._empty[fmt] = _head(Feed(FeedKind.ALL, "", "", "all", ()), fmt, self.site)
-        root = etree.fromstring(self._empty[fmt], _PARSER)  # fresh: cleanup changes it
+        root = etree.fromstring(self._empty[fmt], _parser())  # fresh: cleanup changes it
         parent = root.find("channel") if fmt == "rss" else root
         assert parent is not None
         element = _entry(article, fmt, names)
@@ -184,28 +209,70 @@ class Renderer:
             raise AssertionError("entry serialisation does not nest in its feed")
         return whole[len(prefix): len(whole) - len(suffix)]
 
-    def _cached_entry(self, article: Article, fmt: str, labels: Mapping[str, str]) -> bytes:
+    def _fast(self, article: Article, fmt: str, names: tuple[str, ...]) -> bytes:
+        """The same bytes as `_serialise`, from the entry serialised on its own.
+
+        Alone, an entry is indented from column 0 and declares the namespaces it uses; inside
+        the feed it is indented one level (Atom) or two (RSS) deeper and the feed declares
+        them. Text can hold neither a raw '<' nor (in attributes) a raw newline, so every line
+        that starts with '<' after its indentation is markup, and its start tag ends at the
+        first '>'.
+        """
+        from lxml import etree
+
+        if fmt not in self._nsmap:
+            if fmt not in self._empty:
+                self._empty[fmt] = _head(Feed(FeedKind.ALL, "", "", "all", ()), fmt, self.site)
+            root = etree.fromstring(self._empty[fmt], _parser())
+            self._nsmap[fmt] = {k: v for k, v in root.nsmap.items() if k is not None}
+        element = _entry(article, fmt, names)
+        etree.cleanup_namespaces(element, top_nsmap=self._nsmap[fmt])  # the feed's prefixes
+        raw = etree.tostring(element, pretty_print=True, encoding="UTF-8")
+        indent = _INDENT[fmt]
+        out = []
+        for line in raw.split(b"\n"):
+            if line.lstrip(b" ").startswith(b"<"):
+                end = line.find(b">")
+                if b" xmlns" in line[:end]:
+                    line = _XMLNS.sub(b"", line[:end]) + line[end:]
+                line = indent + line
+            out.append(line)
+        return b"\n".join(out)
+
+    def entry(self, article: Article, fmt: str, names: tuple[str, ...]) -> bytes:
+        """One entry's bytes as they appear inside a feed of `fmt`, with these category names."""
+        if fmt == "json":
+            return json_item(article, names)
+        return self._fast(article, fmt, names)
+
+    def _cached_entry(self, article: Article, fmt: str, labels: Mapping[str, str],
+                      stored: Stored | None) -> bytes:
         names = tuple(labels.get(slug.key(t), t) for t in article.topics)
+        if stored is not None and names == article.topics:
+            data = stored(article, fmt)
+            if data is not None:
+                return data
         key = (fmt, article, names)
         data = self._entries.get(key)
         if data is None:
-            data = self._entries[key] = self._serialise(article, fmt, names)
+            data = self._entries[key] = self.entry(article, fmt, names)
             if len(self._entries) > self.cache_size:
                 self._entries.popitem(last=False)
         else:
             self._entries.move_to_end(key)
         return data
 
-    def render(self, feed: Feed, fmt: str) -> bytes:
+    def render(self, feed: Feed, fmt: str, stored: Stored | None = None) -> bytes:
         """The bytes of one feed file in `fmt` ('rss', 'atom' or 'json').
 
         Categories use the spelling each topic's own feed uses (`feed.labels`), so they agree.
+        `stored` gives entries rendered earlier with the article's own spellings, if any.
         """
-        if fmt == "json":
-            return json_feed(feed, self.site)
-        before, after = _split(_head(feed, fmt, self.site), fmt)
         labels = dict(feed.labels)
-        entries = [self._cached_entry(article, fmt, labels) for article in feed.articles]
+        entries = [self._cached_entry(article, fmt, labels, stored) for article in feed.articles]
+        if fmt == "json":
+            return json_feed(feed, self.site, entries)
+        before, after = _split(_head(feed, fmt, self.site), fmt)
         return b"".join((before, *entries, after))
 
 
@@ -213,31 +280,41 @@ def _json_time(when: datetime) -> str:
     return when.isoformat().replace("+00:00", "Z")
 
 
-def json_feed(feed: Feed, site: Site) -> bytes:
-    """JSON Feed 1.1 (https://jsonfeed.org/version/1.1), as deterministic as the XML formats."""
-    labels = dict(feed.labels)
-    items = []
-    for a in feed.articles:
-        item: dict[str, object] = {
-            "id": a.id,
-            "url": a.link,
-            "title": a.title,
-            "content_text": a.summary or a.title,
-        }
-        if a.summary:
-            item["summary"] = a.summary
-        if a.images:
-            item["image"] = a.images[0].url
-        item["date_published"] = _json_time(a.published_at)
-        item["date_modified"] = _json_time(a.updated_at)
-        if a.provider is not None:
-            author: dict[str, str] = {"name": a.provider.name}
-            if a.provider.domain:
-                author["url"] = f"https://{a.provider.domain}/"
-            item["authors"] = [author]
-        if a.topics:
-            item["tags"] = [labels.get(slug.key(t), t) for t in a.topics]
-        items.append(item)
+def json_item(a: Article, names: tuple[str, ...]) -> bytes:
+    """One JSON Feed item exactly as it appears (indented) in the `items` list of a feed."""
+    item: dict[str, object] = {
+        "id": a.id,
+        "url": a.link,
+        "title": a.title,
+        "content_text": a.summary or a.title,
+    }
+    if a.summary:
+        item["summary"] = a.summary
+    if a.images:
+        item["image"] = a.images[0].url
+    item["date_published"] = _json_time(a.published_at)
+    item["date_modified"] = _json_time(a.updated_at)
+    if a.provider is not None:
+        author: dict[str, str] = {"name": a.provider.name}
+        if a.provider.domain:
+            author["url"] = f"https://{a.provider.domain}/"
+        item["authors"] = [author]
+    if names:
+        item["tags"] = list(names)
+    # JSON text never holds a raw newline, so indenting line by line is exact.
+    text = json.dumps(item, ensure_ascii=False, indent=2)
+    return ("    " + text.replace("\n", "\n    ")).encode("utf-8")
+
+
+def json_feed(feed: Feed, site: Site, items: list[bytes] | None = None) -> bytes:
+    """JSON Feed 1.1 (https://jsonfeed.org/version/1.1), as deterministic as the XML formats.
+
+    `items` are the feed's articles as `json_item` bytes, when the caller has them already.
+    """
+    if items is None:
+        labels = dict(feed.labels)
+        items = [json_item(a, tuple(labels.get(slug.key(t), t) for t in a.topics))
+                 for a in feed.articles]
     document: dict[str, object] = {
         "version": JSON_FEED_VERSION,
         "title": feed_title(feed, site),
@@ -248,8 +325,12 @@ def json_feed(feed: Feed, site: Site) -> bytes:
     }
     if site.hub:
         document["hubs"] = [{"type": "WebSub", "url": site.hub}]
-    document["items"] = items
-    return (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+    document["items"] = []
+    head = json.dumps(document, ensure_ascii=False, indent=2)
+    if not items:
+        return (head + "\n").encode("utf-8")
+    assert head.endswith("[]\n}")
+    return b"".join((head[:-4].encode("utf-8"), b"[\n", b",\n".join(items), b"\n  ]\n}\n"))
 
 
 def render(feed: Feed, fmt: str, site: Site) -> bytes:
