@@ -6,8 +6,9 @@
 Scenarios per size, each repeated (best and median of --repeat), wall time and peak RSS:
 - floor:    a minimal Python process that reads every file and parses its front matter with
             PyYAML's C loader: the cost no Python implementation can avoid;
-- cold:     `feedsync generate` into an empty output folder;
-- no-op:    the same command again, nothing changed;
+- cold:     `feedsync generate` into an empty output folder with no cache (all three formats);
+- cold rss: the same with `formats: [rss]`, the like-for-like comparison with Hugo;
+- no-op:    `feedsync generate` again, nothing changed (the cache from the cold run);
 - one edit: one article retitled, then the command again;
 - daemon:   `feedsync run`, edit (atomic save) -> updated feed on disk, p50 and p99 over
             --edits edits (see benchmarks/daemon.py);
@@ -107,9 +108,26 @@ def main() -> None:
         row: dict[str, object] = {}
         row["floor"] = repeat(args.repeat, lambda: timed([sys.executable, "-c", FLOOR,
                                                           str(content)]))
-        generate = [exe, "generate", "-q", "--content", str(content), "--output", str(out)]
+        cache = args.workdir / f"cache-{size}.sqlite3"
+        generate = [exe, "generate", "-q", "--content", str(content), "--output", str(out),
+                    "--cache", str(cache)]
+
+        def empty(*paths: Path) -> None:
+            for path in paths:
+                shutil.rmtree(path, ignore_errors=True)
+                for suffix in ("", "-wal", "-shm"):
+                    Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+        rss_only = args.workdir / "rss-only.yaml"
+        rss_only.write_text("formats: [rss]\n")
+        out_rss, cache_rss = args.workdir / f"out-rss-{size}", args.workdir / f"cache-rss-{size}"
+        row["cold rss"] = repeat(args.repeat, lambda: timed(
+            [exe, "generate", "-q", "--config", str(rss_only), "--content", str(content),
+             "--output", str(out_rss), "--cache", str(cache_rss)]),
+            prepare=lambda: empty(out_rss, cache_rss))
+        empty(out_rss, cache_rss)
         row["cold"] = repeat(args.repeat, lambda: timed(generate),
-                             prepare=lambda: shutil.rmtree(out, ignore_errors=True))
+                             prepare=lambda: empty(out, cache))
         row["no-op"] = repeat(args.repeat, lambda: timed(generate))
         victim = sorted(content.rglob("*.md"))[0]
         counter = iter(range(10**9))
@@ -139,7 +157,7 @@ def print_table(size: int, row: dict[str, object], have_hugo: bool) -> None:
     floor = row["floor"]["median_s"]  # type: ignore[index]
     print(f"\n{size:,} articles")
     print(f"  {'scenario':<10} {'best':>8} {'median':>8} {'vs floor':>9} {'peak RSS':>9}")
-    for name in ("floor", "cold", "no-op", "one edit", "hugo"):
+    for name in ("floor", "cold", "cold rss", "no-op", "one edit", "hugo"):
         if name not in row:
             if name == "hugo" and not have_hugo:
                 print("  hugo       (not installed: apt-get install hugo)")
@@ -152,9 +170,44 @@ def print_table(size: int, row: dict[str, object], have_hugo: bool) -> None:
         print(f"  {'daemon':<10} edit -> feed p50 {d['p50_ms']:.0f} ms,"  # type: ignore[index]
               f" p99 {d['p99_ms']:.0f} ms")  # type: ignore[index]
     if "hugo" in row:
-        ratio = row["cold"]["median_s"] / row["hugo"]["median_s"]  # type: ignore[index]
-        print(f"  cold vs hugo: {ratio:.2f}x")
+        hugo = row["hugo"]["median_s"]  # type: ignore[index]
+        print(f"  cold vs hugo: {row['cold']['median_s'] / hugo:.2f}x"  # type: ignore[index]
+              f" (RSS only: {row['cold rss']['median_s'] / hugo:.2f}x)")  # type: ignore[index]
+    if size in TARGETS:
+        print_targets(size, row)
     sys.stdout.flush()
+
+
+# Issue 7's targets by folder size: ratio to the floor, ratio to Hugo, milliseconds, megabytes.
+TARGETS = {
+    10_000: {"cold": 1.5, "no-op": 0.15, "one edit": 0.2, "rss_mb": 200},
+    100_000: {"cold": 1.5, "no-op": 0.1, "one edit": 0.1, "rss_mb": 400},
+}
+
+
+def print_targets(size: int, row: dict[str, object]) -> None:
+    """Each target of the issue with the measured figure and whether it holds."""
+    floor = row["floor"]["median_s"]  # type: ignore[index]
+    t = TARGETS[size]
+    checks = []
+    for name in ("cold", "no-op", "one edit"):
+        ratio = row[name]["median_s"] / floor  # type: ignore[index]
+        checks.append((f"{name} / floor", f"{ratio:.2f}x", f"<= {t[name]}x", ratio <= t[name]))
+    if "hugo" in row:
+        ratio = row["cold"]["median_s"] / row["hugo"]["median_s"]  # type: ignore[index]
+        checks.append(("cold / hugo", f"{ratio:.2f}x", "<= 1.0x", ratio <= 1.0))
+    if "daemon" in row:
+        d = row["daemon"]
+        checks.append(("daemon p50", f"{d['p50_ms']:.0f} ms", "< 250 ms",  # type: ignore[index]
+                       d["p50_ms"] < 250))  # type: ignore[index]
+        checks.append(("daemon p99", f"{d['p99_ms']:.0f} ms", "< 1000 ms",  # type: ignore[index]
+                       d["p99_ms"] < 1000))  # type: ignore[index]
+    peak = max(r["peak_rss_mb"] for k, r in row.items()  # type: ignore[index]
+               if k not in ("floor", "hugo", "daemon"))
+    checks.append(("peak RSS", f"{peak:.0f} MB", f"<= {t['rss_mb']} MB", peak <= t["rss_mb"]))
+    print(f"  targets at {size:,}:")
+    for what, got, want, ok in checks:
+        print(f"    {what:<15} {got:>9}  {want:<10} {'met' if ok else 'MISSED'}")
 
 
 if __name__ == "__main__":

@@ -183,7 +183,7 @@ class Daemon:
         now = self._clock()
         try:
             report = generate.run(self.cfg, now, state=self.state, changed=changed,
-                                  cancel=self._stopping.is_set)
+                                  cancel=self._stopping.is_set, parallel=changed is None)
         except generate.Interrupted:
             log.info("stopped before the run wrote anything; feeds are as they were")
             return

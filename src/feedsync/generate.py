@@ -29,6 +29,7 @@ Progress = Callable[[Sequence[Path]], Iterable[Path]]
 MANAGED_FOLDERS = ("", *select.FOLDERS.values())
 LISTINGS = (discovery.INDEX, discovery.OPML)  # written after the feeds they link to
 PRERENDERED = ("rss", "atom", "json")  # entry formats kept in the index beside each article
+WRITE_BATCH = 300  # rendered files held before they are written
 POOL_MIN_FILES = 2000  # below this, starting worker processes costs more than it saves
 MAX_WORKERS = 8
 
@@ -111,9 +112,9 @@ def _worker_init(cfg: Config) -> None:
     logging.getLogger().handlers.clear()  # the parent reports what workers find
 
 
-def _worker_load(item: tuple[Path, str]) -> Loaded:
+def _worker_load(items: list[tuple[str, str]]) -> list[Loaded]:
     assert _WORKER is not None
-    return load_entry(item[0], _WORKER[0], item[1], _WORKER[1])
+    return [load_entry(Path(path), _WORKER[0], source, _WORKER[1]) for path, source in items]
 
 
 def _load_all(paths: list[tuple[Path, str]], cfg: Config, parallel: bool,
@@ -125,12 +126,31 @@ def _load_all(paths: list[tuple[Path, str]], cfg: Config, parallel: bool,
             yield load_entry(path, cfg, source, renderer)
         return
     import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+    import threading
+    from collections import deque
+    from concurrent.futures import Future, ProcessPoolExecutor
 
-    context = multiprocessing.get_context("fork")  # only from the one-shot command: no threads
+    # fork is fastest, but forking a process that runs other threads (the daemon's watcher,
+    # scheduler, server) can copy a lock some thread holds: start clean workers there.
+    method = "fork" if threading.active_count() == 1 else "forkserver"
+    context = multiprocessing.get_context(method)
+    chunk = max(16, min(256, len(paths) // (workers * 16)))
+    chunks = [[(str(p), source) for p, source in paths[i:i + chunk]]
+              for i in range(0, len(paths), chunk)]
+    pending: deque[Future[list[Loaded]]] = deque()
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_init,
                              initargs=(cfg,)) as pool:
-        yield from pool.map(_worker_load, paths, chunksize=max(16, len(paths) // (workers * 16)))
+        try:
+            for batch in chunks:
+                # A bounded window of chunks in flight: results wait in memory only until the
+                # index takes them, so memory does not grow with the folder.
+                pending.append(pool.submit(_worker_load, batch))
+                if len(pending) > workers * 3:
+                    yield from pending.popleft().result()
+            while pending:
+                yield from pending.popleft().result()
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _stamp(path: Path) -> Stamp | None:
@@ -185,18 +205,19 @@ class _Run:
             was = known.get(source)
             if was is None or was.error or was.stamp != stamp:
                 stale.append((Path(path), source))
-        loaded = _load_all(stale, self.cfg, parallel and self.cancel is None, self.renderer)
-        if progress is not None and stale:
-            bar = iter(progress(stale))
+        loaded = _load_all(stale, self.cfg, parallel, self.renderer)
+        bar = iter(progress(stale)) if progress is not None and stale else None
+        try:
             for item in loaded:
-                next(bar, None)
+                if self.cancel is not None and self.cancel():
+                    raise Interrupted
+                if bar is not None:
+                    next(bar, None)
                 self.store(item)
-            next(bar, None)
-            return
-        for item in loaded:
-            if self.cancel is not None and self.cancel():
-                raise Interrupted
-            self.store(item)
+        finally:
+            loaded.close()  # stops the worker processes, also when interrupted
+            if bar is not None:
+                next(bar, None)  # lets the bar finish and clear itself
 
     def refresh(self, path: Path) -> None:
         """One path the watcher reported: a file to re-read, a folder to rescan, or gone."""
@@ -350,6 +371,7 @@ def run_fresh(cfg: Config, now: datetime, state: State, changed: Iterable[Path] 
 def _run(cfg: Config, now: datetime, state: State, changed: Iterable[Path] | None, write: bool,
          progress: Progress | None, cancel: Callable[[], bool] | None,
          parallel: bool) -> Report:
+    clock = _Phases()
     index = state.index
     stored_now = index.meta("last_now")
     last_now = datetime.fromisoformat(str(stored_now)) if stored_now is not None else None
@@ -366,7 +388,6 @@ def _run(cfg: Config, now: datetime, state: State, changed: Iterable[Path] | Non
         for path in sorted(set(changed)):
             work.refresh(path)
     index.bulk = False
-    clock = _Phases()
     # A full walk reports every current problem, also those of files it did not need to re-read.
     problems = _merge(work.problems, index.errors()) if full else work.problems
     _log(problems)
@@ -408,6 +429,15 @@ def _run(cfg: Config, now: datetime, state: State, changed: Iterable[Path] | Non
         files: dict[str, bytes] = {}
         deletes: set[str] = set()
         listing_changed = False
+        produced: set[str] = set()
+        batches: list[writer.Outcome] = []
+
+        def flush() -> None:
+            """Write what is rendered so far: output bytes never pile up in memory."""
+            batches.append(writer.apply(cfg.output_dir, files, ()))
+            produced.update(files)
+            files.clear()
+
         for ref in sorted(dirty, key=lambda r: (r[0].value, r[1])):
             old, new = feeds.get(ref), plans.get(ref)
             if old is not None and (new is None or old[0] != new.path):
@@ -428,6 +458,8 @@ def _run(cfg: Config, now: datetime, state: State, changed: Iterable[Path] | Non
             listing = _encode_listing(Listing.of(feed))
             listing_changed = listing_changed or old is None or old[2] != listing
             index.set_feed(ref, new.path, fingerprint, listing)
+            if len(files) >= WRITE_BATCH:
+                flush()
         if fresh or listing_changed or listings_force:
             listings = [_decode_listing(ref, path, blob)
                         for ref, (path, _, blob) in index.feeds().items() if blob is not None]
@@ -440,14 +472,17 @@ def _run(cfg: Config, now: datetime, state: State, changed: Iterable[Path] | Non
                                   render.EXTENSIONS.values(), keep=desired, last=LISTINGS)
         elif full:  # what `sync` would find, from the listing we already have
             desired = {p + render.EXTENSIONS[f] for p in paths.values() for f in cfg.formats}
-            stale = _stale(on_disk, desired | set(files))
+            stale = _stale(on_disk, desired | set(files) | produced)
             outcome = writer.apply(cfg.output_dir, files, stale, last=LISTINGS)
             outcome = writer.Outcome(outcome.written, outcome.unchanged, tuple(
                 n for n in outcome.removed if not _base(n).startswith(writer.TEMP_PREFIX)))
         else:
-            outcome = writer.apply(cfg.output_dir, files, deletes - set(files), last=LISTINGS)
+            outcome = writer.apply(cfg.output_dir, files, deletes - set(files) - produced,
+                                   last=LISTINGS)
         clock.mark("write")
-        written, unchanged, removed = outcome.written, outcome.unchanged, outcome.removed
+        written = tuple(n for b in (*batches, outcome) for n in b.written)
+        unchanged = tuple(n for b in (*batches, outcome) for n in b.unchanged)
+        removed = outcome.removed
         stamps: dict[str, Stamp | None] = {name: None for name in (*removed, *deletes)}
         for name in (*written, *unchanged):
             stamps[name] = _stamp(cfg.output_dir / name)
