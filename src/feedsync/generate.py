@@ -90,8 +90,8 @@ def load_entry(path: Path, cfg: Config, source: str | None = None,
         if article is not None:
             rendered = {}
             if renderer is not None and article.published:
-                rendered = {fmt: renderer.entry(article, fmt, article.topics)
-                            for fmt in PRERENDERED if fmt in cfg.formats}
+                rendered = renderer.entries(
+                    article, [f for f in PRERENDERED if f in cfg.formats], article.topics)
             entry = entry_of(article, rendered)
     except Exception as exc:  # one bad file never stops the rest
         log.debug("unexpected failure reading %s", path, exc_info=True)

@@ -13,13 +13,13 @@ import json
 import re
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from urllib.parse import quote
 
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from feedsync import slug
 from feedsync.model import Article, Feed, FeedKind
@@ -88,8 +88,12 @@ def updated(feed: Feed) -> datetime:
     return max((a.updated_at for a in feed.articles), default=EMPTY_FEED_DATE)
 
 
-def _entry(article: Article, fmt: str, labels: tuple[str, ...]) -> etree._Element:
-    """One item/entry element; `labels` are the category names for `article.topics`."""
+def _feed_entry(article: Article, labels: tuple[str, ...]) -> Any:
+    """The article as one feedgen entry that can give both its RSS item and its Atom entry.
+
+    The provider is both the Atom author (feedgen leaves an author without email out of RSS)
+    and the RSS `dc:creator` (the Dublin Core extension is registered for RSS only).
+    """
     from feedgen.entry import FeedEntry
     from feedgen.ext.dc import DcEntryExtension
     from feedgen.ext.media import MediaEntryExtension
@@ -98,8 +102,7 @@ def _entry(article: Article, fmt: str, labels: tuple[str, ...]) -> etree._Elemen
     # register_extension with the classes: load_extension("media") retries a failing import
     # of a module that does not exist on every call, which costs more than the entry itself.
     fe.register_extension("media", MediaEntryExtension)
-    if fmt == "rss":
-        fe.register_extension("dc", DcEntryExtension)
+    fe.register_extension("dc", DcEntryExtension, atom=False, rss=True)
     fe.id(article.id)
     fe.guid(article.id, permalink=False)
     fe.title(article.title)
@@ -112,16 +115,20 @@ def _entry(article: Article, fmt: str, labels: tuple[str, ...]) -> etree._Elemen
     for label in labels:
         fe.category(term=label)
     if article.provider is not None:
-        if fmt == "rss":
-            fe.dc.dc_creator(article.provider.name)
-        else:
-            uri = f"https://{article.provider.domain}/" if article.provider.domain else None
-            fe.author({"name": article.provider.name, **({"uri": uri} if uri else {})})
+        fe.dc.dc_creator(article.provider.name)
+        uri = f"https://{article.provider.domain}/" if article.provider.domain else None
+        fe.author({"name": article.provider.name, **({"uri": uri} if uri else {})})
     if article.images:
         lead = article.images[0]
         size = {k: str(v) for k, v in (("width", lead.width), ("height", lead.height)) if v}
         fe.media.content({"url": lead.url, "medium": "image", **size}, group=None)
         fe.media.thumbnail({"url": lead.url, **size}, group=None)
+    return fe
+
+
+def _entry(article: Article, fmt: str, labels: tuple[str, ...]) -> etree._Element:
+    """One item/entry element; `labels` are the category names for `article.topics`."""
+    fe = _feed_entry(article, labels)
     return fe.rss_entry() if fmt == "rss" else fe.atom_entry()
 
 
@@ -209,7 +216,8 @@ class Renderer:
             raise AssertionError("entry serialisation does not nest in its feed")
         return whole[len(prefix): len(whole) - len(suffix)]
 
-    def _fast(self, article: Article, fmt: str, names: tuple[str, ...]) -> bytes:
+    def _fast(self, article: Article, fmt: str, names: tuple[str, ...],
+              element: etree._Element | None = None) -> bytes:
         """The same bytes as `_serialise`, from the entry serialised on its own.
 
         Alone, an entry is indented from column 0 and declares the namespaces it uses; inside
@@ -225,7 +233,8 @@ class Renderer:
                 self._empty[fmt] = _head(Feed(FeedKind.ALL, "", "", "all", ()), fmt, self.site)
             root = etree.fromstring(self._empty[fmt], _parser())
             self._nsmap[fmt] = {k: v for k, v in root.nsmap.items() if k is not None}
-        element = _entry(article, fmt, names)
+        if element is None:
+            element = _entry(article, fmt, names)
         etree.cleanup_namespaces(element, top_nsmap=self._nsmap[fmt])  # the feed's prefixes
         raw = etree.tostring(element, pretty_print=True, encoding="UTF-8")
         indent = _INDENT[fmt]
@@ -238,6 +247,20 @@ class Renderer:
                 line = indent + line
             out.append(line)
         return b"\n".join(out)
+
+    def entries(self, article: Article, formats: Iterable[str], names: tuple[str, ...]
+                ) -> dict[str, bytes]:
+        """The article's entries in several formats at once (one feedgen entry for XML)."""
+        fe = None
+        found = {}
+        for fmt in formats:
+            if fmt == "json":
+                found[fmt] = json_item(article, names)
+                continue
+            fe = fe or _feed_entry(article, names)
+            element = fe.rss_entry() if fmt == "rss" else fe.atom_entry()
+            found[fmt] = self._fast(article, fmt, names, element)
+        return found
 
     def entry(self, article: Article, fmt: str, names: tuple[str, ...]) -> bytes:
         """One entry's bytes as they appear inside a feed of `fmt`, with these category names."""
