@@ -6,6 +6,7 @@ through the same writer, so unchanged bytes are not rewritten.
 
 from __future__ import annotations
 
+import functools
 import html
 from collections.abc import Iterable, Sequence
 from email.utils import format_datetime
@@ -87,7 +88,7 @@ def index_html(feeds: Iterable[Listing], site: Site, formats: Sequence[str]) -> 
             f' or import <a href="{OPML}">all feeds as OPML</a>.</p>']
     if everything is not None:
         body += ["<h2>Everything</h2>", "<table>",
-                 _COLUMNS, _row(everything, "All articles", formats), "</table>"]
+                 _COLUMNS, _row(everything, "All articles", tuple(formats)), "</table>"]
     for kind, heading in SECTIONS:
         members = groups[kind]
         body += [f"<h2>{heading} ({len(members)})</h2>"]
@@ -95,12 +96,13 @@ def index_html(feeds: Iterable[Listing], site: Site, formats: Sequence[str]) -> 
             body += ["<p>None yet.</p>"]
             continue
         body += ["<table>", _COLUMNS]
-        body += [_row(feed, feed.name, formats) for feed in members]
+        body += [_row(feed, feed.name, tuple(formats)) for feed in members]
         body += ["</table>"]
     body += ["</body>", "</html>", ""]
     return "\n".join(head + body).encode("utf-8")
 
 
+@functools.lru_cache(maxsize=8192)  # an edit changes a few rows of a page of thousands
 def _row(feed: Listing, name: str, formats: Sequence[str]) -> str:
     return (f"<tr><td>{html.escape(name)}</td><td class=\"n\">{feed.count}</td>"
             f"<td>{_newest(feed)}</td><td>{_links(feed, formats)}</td></tr>")

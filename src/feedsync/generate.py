@@ -7,6 +7,7 @@ re-renders only the feeds whose visible content changed.
 
 from __future__ import annotations
 
+import functools
 import logging
 import marshal
 import os
@@ -293,6 +294,7 @@ def _encode_listing(listing: Listing) -> bytes:
                           listing.updated.isoformat() if listing.updated else None), 4)
 
 
+@functools.lru_cache(maxsize=8192)  # most feeds' listings are the same from run to run
 def _decode_listing(ref: Ref, path: str, blob: bytes) -> Listing:
     name, link, count, newest, updated = marshal.loads(blob)
     return Listing(ref[0], ref[1], name, path, link, count,

@@ -148,6 +148,8 @@ class Index:
         self._articles: OrderedDict[str, tuple[Article, dict[str, bytes | None]]] = OrderedDict()
         self._names: dict[str, str] = {}  # best spellings, valid until membership changes
         self._version: int | None = None
+        self._feeds: dict[Ref, tuple[str, bytes | None, bytes | None]] | None = None
+        self._published: int | None = None  # rows of the feed of everything
 
     # -- transactions ------------------------------------------------------------------------
 
@@ -155,8 +157,7 @@ class Index:
         self.db.execute("BEGIN IMMEDIATE")
         version = self.db.execute("PRAGMA data_version").fetchone()[0]
         if version != self._version:  # another process wrote the cache: forget what we hold
-            self._articles.clear()
-            self._names.clear()
+            self._forget_cached()
             self._version = version
 
     def commit(self) -> None:
@@ -166,8 +167,14 @@ class Index:
     def rollback(self) -> None:
         if self.db.in_transaction:
             self.db.execute("ROLLBACK")
+        self._forget_cached()
+
+    def _forget_cached(self) -> None:
+        """Drop what is kept in memory from the tables (they changed under us)."""
         self._articles.clear()
         self._names.clear()
+        self._feeds = None
+        self._published = None
 
     def close(self) -> None:
         self.rollback()
@@ -261,7 +268,6 @@ class Index:
     def _replace(self, source: str, had_article: bool, new: Entry | None) -> set[Ref]:
         db = self.db
         self._articles.pop(source, None)
-        self._names.clear()
         old_refs = ([r[0] for r in db.execute("SELECT ref FROM members WHERE source=?",
                                               (source,))] if had_article else [])
         new_refs = [r for r, _ in new.refs] if new is not None else []
@@ -272,8 +278,11 @@ class Index:
         if new is not None and new.refs:
             db.executemany("INSERT INTO members VALUES (?, ?, ?, ?, ?)",
                            [(r, new.rank, new.id, source, s) for r, s in new.refs])
+        if self._published is not None:
+            self._published += (ALL_TEXT in new_refs) - (ALL_TEXT in old_refs)
         dirty = {ref_of(r) for r in (*old_refs, *new_refs)}
-        self._names.clear()  # membership changed: names read before are stale
+        for r in (*old_refs, *new_refs):  # a feed's name depends on its own members only
+            self._names.pop(r, None)
         for ref, before in names.items():
             if self._name(ref) != before:
                 # The feed's title and every item's category label change: touch them all.
@@ -346,10 +355,13 @@ class Index:
 
     def counts(self, now: datetime) -> tuple[int, int]:
         """(published and visible, published but scheduled for later)."""
-        visible, total = self.db.execute(
-            "SELECT count(*) FILTER (WHERE rank>=?), count(*) FROM members WHERE ref=?",
-            (-now.timestamp(), ALL_TEXT)).fetchone()
-        return visible, total - visible
+        if self._published is None:
+            (self._published,) = self.db.execute("SELECT count(*) FROM members WHERE ref=?",
+                                                 (ALL_TEXT,)).fetchone()
+        total = self._published
+        (later,) = self.db.execute("SELECT count(*) FROM members WHERE ref=? AND rank<?",
+                                   (ALL_TEXT, -now.timestamp())).fetchone()
+        return total - later, later
 
     def next_due(self, now: datetime) -> float | None:
         """Timestamp of the next article to come out of embargo, for the scheduler."""
@@ -367,17 +379,23 @@ class Index:
     # -- what was written --------------------------------------------------------------------
 
     def feeds(self) -> dict[Ref, tuple[str, bytes | None, bytes | None]]:
-        """Every feed as last written: (path, fingerprint, listing)."""
-        return {ref_of(r): (p, fp, listing) for r, p, fp, listing in self.db.execute(
-            "SELECT ref, path, fingerprint, listing FROM feeds")}
+        """Every feed as last written: (path, fingerprint, listing). A copy: change it freely."""
+        if self._feeds is None:
+            self._feeds = {ref_of(r): (p, fp, listing) for r, p, fp, listing in self.db.execute(
+                "SELECT ref, path, fingerprint, listing FROM feeds")}
+        return dict(self._feeds)
 
     def set_feed(self, ref: Ref, path: str, fingerprint: bytes | None,
                  listing: bytes | None) -> None:
         self.db.execute("INSERT OR REPLACE INTO feeds VALUES (?, ?, ?, ?)",
                         (ref_text(ref), path, fingerprint, listing))
+        if self._feeds is not None:
+            self._feeds[ref] = (path, fingerprint, listing)
 
     def drop_feed(self, ref: Ref) -> None:
         self.db.execute("DELETE FROM feeds WHERE ref=?", (ref_text(ref),))
+        if self._feeds is not None:
+            self._feeds.pop(ref, None)
 
     def outputs(self) -> dict[str, Stamp]:
         return {name: tuple(marshal.loads(stamp)) for name, stamp in self.db.execute(
