@@ -14,14 +14,14 @@ from urllib.parse import quote
 
 from typing import TYPE_CHECKING
 
-from feedsync.model import FeedKind, Listing
+from feedsync.model import INDEX_PAGE, OPML_FILE, FeedKind, Listing
 if TYPE_CHECKING:
     from lxml import etree
 
 from feedsync.render import MEDIA_TYPES, Site, feed_title, file_name, url_for
 
-INDEX = "index.html"
-OPML = "feeds.opml"
+INDEX = INDEX_PAGE
+OPML = OPML_FILE
 FORMAT_NAMES = {"rss": "RSS", "atom": "Atom", "json": "JSON Feed"}
 SECTIONS = ((FeedKind.TOPIC, "Topics"), (FeedKind.PROVIDER, "Providers"))
 _STYLE = """

@@ -8,6 +8,11 @@ from enum import Enum
 from pathlib import Path
 
 
+EXTENSIONS = {"rss": ".rss", "atom": ".atom", "json": ".json"}  # output file suffix by format
+INDEX_PAGE = "index.html"  # the listings, written after the feeds they link to
+OPML_FILE = "feeds.opml"
+
+
 class Severity(str, Enum):
     """An error skips the file (exit 1); a warning is a documented repair and keeps it."""
 

@@ -14,7 +14,6 @@ import re
 import uuid
 from collections.abc import Mapping
 from datetime import date, datetime, timezone
-from email.utils import parsedate_to_datetime
 from pathlib import Path, PurePosixPath
 from urllib.parse import quote, urlsplit, urlunsplit
 
@@ -136,6 +135,8 @@ def _parse_time(value: object) -> tuple[datetime | None, str | None]:
             when = datetime.fromisoformat(text)
         except ValueError:
             try:
+                from email.utils import parsedate_to_datetime  # rare: RFC 2822 dates
+
                 when = parsedate_to_datetime(text)
             except (TypeError, ValueError, IndexError, OverflowError):
                 return None, f"'{text[:60]}' is not a date and time (write 2024-05-10T14:00:00Z)"

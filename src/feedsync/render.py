@@ -22,15 +22,15 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from feedsync import slug
+from feedsync import model
 from feedsync.model import Article, Feed, FeedKind
-from feedsync.normalise import ID_NAMESPACE
 
 if TYPE_CHECKING:
     from lxml import etree
 
 # feedgen and lxml are imported where used: a run that renders nothing should not pay for them.
 
-EXTENSIONS = {"rss": ".rss", "atom": ".atom", "json": ".json"}
+EXTENSIONS = model.EXTENSIONS
 
 
 @cache
@@ -68,6 +68,8 @@ def url_for(site: Site, relative: str) -> str:
 
 def feed_id(feed: Feed) -> str:
     """Independent of base_url, so moving the site does not make readers see new feeds."""
+    from feedsync.normalise import ID_NAMESPACE
+
     return f"urn:uuid:{uuid.uuid5(ID_NAMESPACE, 'feed:' + feed.path)}"
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import fnmatch
+import functools
 import os
+import re
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -24,7 +26,13 @@ def is_ignored(name: str) -> bool:
 
 
 def matches(name: str, patterns: Iterable[str]) -> bool:
-    return not is_ignored(name) and any(fnmatch.fnmatch(name, p) for p in patterns)
+    return not is_ignored(name) and _pattern(tuple(patterns)).match(name) is not None
+
+
+@functools.lru_cache(maxsize=16)
+def _pattern(patterns: tuple[str, ...]) -> re.Pattern[str]:
+    """All patterns as one compiled regex: a walk tests 100,000 names against them."""
+    return re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in patterns))
 
 
 def require_folder(content_dir: Path) -> None:
