@@ -20,14 +20,16 @@ from feedsync.config import Config
 
 log = logging.getLogger(__name__)
 
-SCHEMA = 2
+SCHEMA = 3
 LOCK_WAIT_SECONDS = 5.0  # how long a run waits for another feedsync before going it alone
 
 _TABLES = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS files (
     source TEXT PRIMARY KEY,   -- path relative to the content folder
-    stamp BLOB,                -- (mtime_ns, size, inode) when read; NULL when unknown
+    mtime_ns INTEGER,          -- the stamp when read (NULL when unknown): a changed stamp
+    size INTEGER,              -- means the file is read again
+    inode INTEGER,
     id TEXT,                   -- the article id, when the file gave a kept article
     digest BLOB,               -- hash of `article`: what a feed fingerprint is built from
     domain TEXT,               -- provider domain, for a provider feed's link
@@ -40,6 +42,9 @@ CREATE TABLE IF NOT EXISTS files (
     error INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS files_id ON files(id) WHERE id IS NOT NULL;
+-- Covering index for the walk's comparison: rows hold kilobytes of article and entries, so
+-- reading stamps from the table itself would read the whole file.
+CREATE INDEX IF NOT EXISTS files_stamp ON files(source, mtime_ns, size, inode, error);
 CREATE INDEX IF NOT EXISTS files_troubled ON files(source) WHERE problems IS NOT NULL;
 CREATE TABLE IF NOT EXISTS members (   -- one row per (feed, published article)
     ref TEXT NOT NULL,         -- 'all:', 'topic:<key>' or 'provider:<key>'

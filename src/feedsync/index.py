@@ -130,6 +130,10 @@ def _problems(blob: bytes | None) -> tuple[Problem, ...]:
                  for path, line, reason, sev in marshal.loads(blob))
 
 
+def _stamp_row(stamp: Stamp | None) -> tuple[int | None, int | None, int | None]:
+    return (None, None, None) if stamp is None else (stamp[0], stamp[1], stamp[2])
+
+
 def _stamp_blob(stamp: Stamp | None) -> bytes | None:
     return None if stamp is None else marshal.dumps(tuple(stamp), 4)
 
@@ -191,9 +195,9 @@ class Index:
 
     def known(self) -> dict[str, Known]:
         """Every file the index knows, with its stamp and whether it is in error."""
-        return {source: Known(tuple(marshal.loads(stamp)) if stamp else None, bool(error))
-                for source, stamp, error in self.db.execute(
-                    "SELECT source, stamp, error FROM files")}
+        return {source: Known((mtime, size, inode) if mtime is not None else None, bool(error))
+                for source, mtime, size, inode, error in self.db.execute(
+                    "SELECT source, mtime_ns, size, inode, error FROM files INDEXED BY files_stamp")}
 
     def sources_under(self, prefix: str) -> list[str]:
         """Known files inside a folder (relative path prefix), for folder moves and deletes."""
@@ -236,20 +240,22 @@ class Index:
         error = any(p.severity is Severity.ERROR for p in problems)
         if entry is None and conflict is None and old is not None:
             # Unreadable now: keep the last good article, record the problem.
-            db.execute("UPDATE files SET stamp=?, problems=?, error=? WHERE source=?",
-                       (_stamp_blob(stamp), _problems_blob(problems), error, source))
+            db.execute("UPDATE files SET mtime_ns=?, size=?, inode=?, problems=?, error=?"
+                       " WHERE source=?", (*_stamp_row(stamp), _problems_blob(problems), error,
+                                           source))
             return set(), None
         kept = entry if conflict is None else None
         dirty: set[Ref] = set()
         if old is None or old[1] != (kept.digest if kept else None):
             dirty = self._replace(source, old is not None and old[0] is not None, kept)
         if kept is None:
-            db.execute("INSERT OR REPLACE INTO files (source, stamp, problems, error)"
-                       " VALUES (?, ?, ?, ?)",
-                       (source, _stamp_blob(stamp), _problems_blob(problems), error))
+            db.execute("INSERT OR REPLACE INTO files (source, mtime_ns, size, inode, problems,"
+                       " error) VALUES (?, ?, ?, ?, ?, ?)",
+                       (source, *_stamp_row(stamp), _problems_blob(problems), error))
         else:
-            db.execute("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                       (source, _stamp_blob(stamp), kept.id, kept.digest, kept.domain,
+            db.execute("INSERT OR REPLACE INTO files"
+                       " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                       (source, *_stamp_row(stamp), kept.id, kept.digest, kept.domain,
                         kept.topics, kept.blob, kept.rss, kept.atom, kept.json,
                         _problems_blob(problems), error))
         return dirty, conflict

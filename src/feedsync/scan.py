@@ -97,6 +97,7 @@ def walk(content_dir: Path, patterns: Iterable[str], exclude: Iterable[Path] = (
     """
     require_folder(content_dir)
     patterns = tuple(patterns)
+    accept = _pattern(patterns).match
     skip = tuple(p.absolute() for p in exclude)
     found: list[tuple[str, str, Stamp | None]] = []
     problems: list[Problem] = []
@@ -114,7 +115,7 @@ def walk(content_dir: Path, patterns: Iterable[str], exclude: Iterable[Path] = (
         folder, prefix = folders.pop()
         try:
             with os.scandir(folder) as it:
-                entries = sorted(it, key=lambda e: e.name)
+                entries = list(it)  # the result is sorted once at the end
         except OSError as exc:
             if under is None or folder != str(under):  # a reported folder that has gone again
                 problems.append(Problem(Path(exc.filename or folder), None,
@@ -133,7 +134,7 @@ def walk(content_dir: Path, patterns: Iterable[str], exclude: Iterable[Path] = (
                     if not any(Path(child).absolute().is_relative_to(s) for s in skip):
                         subfolders.append((child, prefix + name + "/"))
                 continue
-            if not matches(name, patterns):
+            if accept(name) is None or is_ignored(name):
                 continue
             path = entry.path
             if entry.is_symlink():
@@ -152,5 +153,6 @@ def walk(content_dir: Path, patterns: Iterable[str], exclude: Iterable[Path] = (
                 stamp = None
             found.append((path, prefix + name, stamp))
         folders.extend(reversed(subfolders))
-    found.sort(key=lambda item: item[1].split("/"))  # the order of Path comparison
+    # The order of Path comparison (part by part): "/" sorts before every character there.
+    found.sort(key=lambda item: item[1].replace("/", "\0"))
     return found, problems
