@@ -193,10 +193,10 @@ def print_targets(size: int, row: dict[str, object]) -> None:
     checks = []
     for name in ("cold", "no-op", "one edit"):
         ratio = row[name]["median_s"] / floor  # type: ignore[index]
-        checks.append((f"{name} / floor", f"{ratio:.2f}x", f"<= {t[name]}x", ratio <= t[name]))
+        checks.append((f"{name} / floor", f"{ratio:.3f}x", f"<= {t[name]}x", ratio <= t[name]))
     if "hugo" in row:
         ratio = row["cold"]["median_s"] / row["hugo"]["median_s"]  # type: ignore[index]
-        checks.append(("cold / hugo", f"{ratio:.2f}x", "<= 1.0x", ratio <= 1.0))
+        checks.append(("cold / hugo", f"{ratio:.3f}x", "<= 1.0x", ratio <= 1.0))
     if "daemon" in row:
         d = row["daemon"]
         checks.append(("daemon p50", f"{d['p50_ms']:.0f} ms", "< 250 ms",  # type: ignore[index]
