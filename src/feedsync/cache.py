@@ -20,7 +20,7 @@ from feedsync.config import Config
 
 log = logging.getLogger(__name__)
 
-SCHEMA = 3
+SCHEMA = 4
 LOCK_WAIT_SECONDS = 5.0  # how long a run waits for another feedsync before going it alone
 
 _TABLES = """
@@ -63,7 +63,9 @@ CREATE TABLE IF NOT EXISTS feeds (     -- every feed that exists, as last writte
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS outputs (   -- what we last wrote, to notice files changed behind us
     name TEXT PRIMARY KEY,
-    stamp BLOB NOT NULL
+    mtime_ns INTEGER NOT NULL,
+    size INTEGER NOT NULL,
+    inode INTEGER NOT NULL
 ) WITHOUT ROWID;
 """
 

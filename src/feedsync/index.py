@@ -134,10 +134,6 @@ def _stamp_row(stamp: Stamp | None) -> tuple[int | None, int | None, int | None]
     return (None, None, None) if stamp is None else (stamp[0], stamp[1], stamp[2])
 
 
-def _stamp_blob(stamp: Stamp | None) -> bytes | None:
-    return None if stamp is None else marshal.dumps(tuple(stamp), 4)
-
-
 class Known(NamedTuple):
     stamp: Stamp | None
     error: bool
@@ -404,13 +400,13 @@ class Index:
             self._feeds.pop(ref, None)
 
     def outputs(self) -> dict[str, Stamp]:
-        return {name: tuple(marshal.loads(stamp)) for name, stamp in self.db.execute(
-            "SELECT name, stamp FROM outputs")}  # type: ignore[misc]
+        return {name: (mtime, size, inode) for name, mtime, size, inode in self.db.execute(
+            "SELECT name, mtime_ns, size, inode FROM outputs")}
 
     def set_outputs(self, stamps: dict[str, Stamp | None]) -> None:
         for name, stamp in stamps.items():
             if stamp is None:
                 self.db.execute("DELETE FROM outputs WHERE name=?", (name,))
             else:
-                self.db.execute("INSERT OR REPLACE INTO outputs VALUES (?, ?)",
-                                (name, _stamp_blob(stamp)))
+                self.db.execute("INSERT OR REPLACE INTO outputs VALUES (?, ?, ?, ?)",
+                                (name, *stamp))
