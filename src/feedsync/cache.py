@@ -95,8 +95,14 @@ def create(db: sqlite3.Connection) -> None:
 
 
 def memory() -> sqlite3.Connection:
-    """A private cache for one process (--no-cache, tests, or when the file cannot be used)."""
-    db = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+    """A private cache for one process (--no-cache, tests, or when the file cannot be used).
+
+    SQLite's nameless database: in memory while small, spilled to a temporary file (deleted
+    on close) beyond its page cache, so a private index of 100,000 articles stays bounded too.
+    """
+    db = sqlite3.connect("", isolation_level=None, check_same_thread=False)
+    db.execute("PRAGMA cache_size=-32768")
+    db.execute("PRAGMA synchronous=OFF")  # nothing to keep after the process
     create(db)
     return db
 
