@@ -20,7 +20,7 @@ from feedsync.config import Config
 
 log = logging.getLogger(__name__)
 
-SCHEMA = 4
+SCHEMA = 5
 LOCK_WAIT_SECONDS = 5.0  # how long a run waits for another feedsync before going it alone
 
 _TABLES = """
@@ -55,6 +55,12 @@ CREATE TABLE IF NOT EXISTS members (   -- one row per (feed, published article)
     PRIMARY KEY (ref, rank, id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS members_source ON members(source);
+CREATE TABLE IF NOT EXISTS spellings ( -- how many members write a feed's name each way: the
+    ref TEXT NOT NULL,         -- feed is named by the most common spelling, found without
+    spelling TEXT NOT NULL,    -- counting its members
+    n INTEGER NOT NULL,
+    PRIMARY KEY (ref, spelling)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS feeds (     -- every feed that exists, as last written
     ref TEXT PRIMARY KEY,
     path TEXT NOT NULL,

@@ -270,16 +270,22 @@ class Index:
     def _replace(self, source: str, had_article: bool, new: Entry | None) -> set[Ref]:
         db = self.db
         self._articles.pop(source, None)
-        old_refs = ([r[0] for r in db.execute("SELECT ref FROM members WHERE source=?",
-                                              (source,))] if had_article else [])
+        old_rows = (db.execute("SELECT ref, spelling FROM members WHERE source=?",
+                               (source,)).fetchall() if had_article else [])
+        old_refs = [r for r, _ in old_rows]
         new_refs = [r for r, _ in new.refs] if new is not None else []
         topics = {r for r in (*old_refs, *new_refs) if r.startswith("topic:")}
         names = {} if self.bulk else {r: self._name(r) for r in topics}
-        if old_refs:
+        if old_rows:
             db.execute("DELETE FROM members WHERE source=?", (source,))
+            db.executemany("UPDATE spellings SET n = n - 1 WHERE ref=? AND spelling=?", old_rows)
+            db.executemany("DELETE FROM spellings WHERE ref=? AND spelling=? AND n <= 0",
+                           old_rows)
         if new is not None and new.refs:
             db.executemany("INSERT INTO members VALUES (?, ?, ?, ?, ?)",
                            [(r, new.rank, new.id, source, s) for r, s in new.refs])
+            db.executemany("INSERT INTO spellings VALUES (?, ?, 1)"
+                           " ON CONFLICT (ref, spelling) DO UPDATE SET n = n + 1", new.refs)
         if self._published is not None:
             self._published += (ALL_TEXT in new_refs) - (ALL_TEXT in old_refs)
         dirty = {ref_of(r) for r in (*old_refs, *new_refs)}
@@ -298,8 +304,8 @@ class Index:
         name = self._names.get(ref)
         if name is None:
             row = self.db.execute(
-                "SELECT spelling FROM members WHERE ref=? GROUP BY spelling"
-                " ORDER BY count(*) DESC, spelling LIMIT 1", (ref,)).fetchone()
+                "SELECT spelling FROM spellings WHERE ref=? ORDER BY n DESC, spelling LIMIT 1",
+                (ref,)).fetchone()
             name = self._names[ref] = row[0] if row else ""
         return name
 
