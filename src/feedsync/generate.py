@@ -368,7 +368,8 @@ def run(cfg: Config, now: datetime, *, state: State | None = None,
         state.index.begin()
     except sqlite3.OperationalError as exc:  # another feedsync holds the cache file
         log.warning("cache is busy (%s); this run reads every file itself", exc)
-        state.index = Index()
+        busy, state.index = state.index, Index()
+        busy.close()
         state.index.begin()
     try:
         report = _run(cfg, now, state, changed, write, progress, cancel, parallel)
@@ -377,7 +378,7 @@ def run(cfg: Config, now: datetime, *, state: State | None = None,
         cache.discard(state.index.db)
         state.index = Index()
         state.index.begin()
-        return run_fresh(cfg, now, state, changed, write, progress, cancel, parallel)
+        return _run_private(cfg, now, state, write, progress, cancel, parallel)
     except BaseException:
         state.index.rollback()
         raise
@@ -385,10 +386,10 @@ def run(cfg: Config, now: datetime, *, state: State | None = None,
     return report
 
 
-def run_fresh(cfg: Config, now: datetime, state: State, changed: Iterable[Path] | None,
-              write: bool, progress: Progress | None, cancel: Callable[[], bool] | None,
-              parallel: bool) -> Report:
-    """`run` on a new private index (already begun), after the cache let us down."""
+def _run_private(cfg: Config, now: datetime, state: State, write: bool,
+                 progress: Progress | None, cancel: Callable[[], bool] | None,
+                 parallel: bool) -> Report:
+    """A full walk on a new private index (already begun), after the cache let us down."""
     try:
         report = _run(cfg, now, state, None, write, progress, cancel, parallel)
     except BaseException:
