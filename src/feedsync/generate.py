@@ -24,9 +24,10 @@ from pathlib import Path
 
 from feedsync import cache, scan, select, writer
 from feedsync.config import Config
-from feedsync.index import ALL, Entry, Index, Ref, Stamp, entry_of
+from feedsync.index import ALL, Entry, Index, Ref, entry_of
 from feedsync.model import (EXTENSIONS, INDEX_PAGE, OPML_FILE, Article, FeedKind, Listing,
                             Problem, Report, Severity)
+from feedsync.scan import Stamp
 
 if TYPE_CHECKING:
     from feedsync import render
@@ -95,7 +96,7 @@ def load_entry(path: Path, cfg: Config, source: str | None = None,
     topic spellings, which is what feeds use unless another spelling of a topic wins): in a
     cold run this happens in the worker processes, in parallel.
     """
-    stamp = _stamp(path)
+    stamp = scan.stamp(path)
     if source is None:
         source = path.relative_to(cfg.content_dir).as_posix()
     try:
@@ -179,14 +180,6 @@ def _load_all(paths: list[tuple[Path, str]], cfg: Config, parallel: bool,
                 yield from pending.popleft().result()
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
-
-
-def _stamp(path: Path) -> Stamp | None:
-    try:
-        st = path.stat()
-    except OSError:
-        return None
-    return (st.st_mtime_ns, st.st_size, st.st_ino)
 
 
 class _Run:
@@ -342,9 +335,8 @@ def _on_disk(out_dir: Path) -> dict[str, Stamp]:
         for entry in entries:
             try:
                 if entry.is_file(follow_symlinks=False):
-                    st = entry.stat(follow_symlinks=False)
                     name = f"{folder}/{entry.name}" if folder else entry.name
-                    found[name] = (st.st_mtime_ns, st.st_size, st.st_ino)
+                    found[name] = scan.stamp_of(entry.stat(follow_symlinks=False))
             except OSError:
                 continue
     return found
@@ -432,17 +424,17 @@ def _run(cfg: Config, now: datetime, state: State, changed: Iterable[Path] | Non
 
     force: set[Ref] = set()
     listings_force = False
-    recorded: dict[str, Stamp] = {}
     on_disk: dict[str, Stamp] = {}
     if write and full:  # files changed or removed behind our back are put right
         recorded = index.outputs()
         on_disk = _on_disk(cfg.output_dir)
-        for ref, path in paths.items():
-            if any(on_disk.get(n) != recorded.get(n) or n not in on_disk
-                   for n in (path + EXTENSIONS[f] for f in cfg.formats)):
-                force.add(ref)
-        listings_force = any(on_disk.get(n) != recorded.get(n) or n not in on_disk
-                             for n in LISTINGS)
+
+        def touched(name: str) -> bool:
+            return name not in on_disk or on_disk[name] != recorded.get(name)
+
+        force = {ref for ref, path in paths.items()
+                 if any(touched(path + EXTENSIONS[f]) for f in cfg.formats)}
+        listings_force = any(touched(n) for n in LISTINGS)
         dirty |= force
 
     clock.mark("read")
@@ -497,16 +489,19 @@ def _run(cfg: Config, now: datetime, state: State, changed: Iterable[Path] | Non
             files[INDEX_PAGE] = discovery.index_html(listings, site, cfg.formats)
             files[OPML_FILE] = discovery.opml(listings, site, cfg.formats)
         clock.mark("render")
+        desired = {p + EXTENSIONS[f] for p in paths.values() for f in cfg.formats}
         if fresh:
-            desired = {p + EXTENSIONS[f] for p in paths.values() for f in cfg.formats}
             outcome = writer.sync(cfg.output_dir, files, MANAGED_FOLDERS,
                                   EXTENSIONS.values(), keep=desired, last=LISTINGS)
         elif full:  # what `sync` would find, from the listing we already have
-            desired = {p + EXTENSIONS[f] for p in paths.values() for f in cfg.formats}
-            stale = _stale(on_disk, desired | set(files) | produced)
-            outcome = writer.apply(cfg.output_dir, files, stale, last=LISTINGS)
-            outcome = writer.Outcome(outcome.written, outcome.unchanged, tuple(
-                n for n in outcome.removed if not _base(n).startswith(writer.TEMP_PREFIX)))
+            suffixes = tuple(EXTENSIONS.values())
+            wanted = desired | set(files) | produced
+            temps = {n for n in on_disk if writer.leftover(_base(n), suffixes) == "temp"}
+            ours = {n for n in on_disk if n not in wanted
+                    and writer.leftover(_base(n), suffixes) == "ours"}
+            outcome = writer.apply(cfg.output_dir, files, temps | ours, last=LISTINGS)
+            outcome = writer.Outcome(outcome.written, outcome.unchanged,
+                                     tuple(n for n in outcome.removed if n not in temps))
         else:
             outcome = writer.apply(cfg.output_dir, files, deletes - set(files) - produced,
                                    last=LISTINGS)
@@ -516,7 +511,7 @@ def _run(cfg: Config, now: datetime, state: State, changed: Iterable[Path] | Non
         removed = outcome.removed
         stamps: dict[str, Stamp | None] = {name: None for name in (*removed, *deletes)}
         for name in (*written, *unchanged):
-            stamps[name] = _stamp(cfg.output_dir / name)
+            stamps[name] = scan.stamp(cfg.output_dir / name)
         index.set_outputs(stamps)
         if full:  # every other file we own is already as it should be
             unchanged = tuple(sorted((desired | set(LISTINGS)) - set(written)))
@@ -552,20 +547,6 @@ class _Phases:
         now = time.perf_counter()
         log.debug("phase %s: %.0f ms", phase, (now - self.last) * 1000)
         self.last = now
-
-
-def _stale(on_disk: Iterable[str], wanted: set[str]) -> set[str]:
-    """What `writer.sync` would remove: our feed files not wanted, temp files of dead runs."""
-    suffixes = tuple(EXTENSIONS.values())
-    stale = set()
-    for name in on_disk:
-        base = _base(name)
-        if base.startswith(writer.TEMP_PREFIX):
-            if writer.abandoned_temp(base):
-                stale.add(name)
-        elif name not in wanted and name.endswith(suffixes) and not base.startswith("."):
-            stale.add(name)
-    return stale
 
 
 def _base(name: str) -> str:

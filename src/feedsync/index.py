@@ -22,11 +22,11 @@ from pathlib import Path
 from typing import NamedTuple
 
 from feedsync import cache, slug
+from feedsync.scan import Stamp
 from feedsync.model import Article, FeedKind, Image, Problem, Provider, Severity
 
 Ref = tuple[FeedKind, str]
 ALL: Ref = (FeedKind.ALL, "")
-Stamp = tuple[int, int, int]  # (mtime_ns, size, inode): has the file changed since we read it?
 ARTICLE_CACHE = 20_000  # decoded articles kept in memory (about 2 kB each)
 
 

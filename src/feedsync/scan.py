@@ -73,7 +73,19 @@ def classify(path: Path, root: Path, patterns: Iterable[str], skip: Iterable[Pat
     return path.is_file()
 
 
-Stamp = tuple[int, int, int]  # (mtime_ns, size, inode)
+Stamp = tuple[int, int, int]  # (mtime_ns, size, inode): has the file changed since we read it?
+
+
+def stamp_of(st: os.stat_result) -> Stamp:
+    return (st.st_mtime_ns, st.st_size, st.st_ino)
+
+
+def stamp(path: Path | str) -> Stamp | None:
+    """The file's stamp now, or None when it cannot be had."""
+    try:
+        return stamp_of(os.stat(path))
+    except OSError:
+        return None
 
 
 def discover(content_dir: Path, patterns: Iterable[str], exclude: Iterable[Path] = (),
@@ -147,11 +159,9 @@ def walk(content_dir: Path, patterns: Iterable[str], exclude: Iterable[Path] = (
             elif not entry.is_file(follow_symlinks=False):
                 continue
             try:
-                st = entry.stat()
-                stamp: Stamp | None = (st.st_mtime_ns, st.st_size, st.st_ino)
+                found.append((path, prefix + name, stamp_of(entry.stat())))
             except OSError:
-                stamp = None
-            found.append((path, prefix + name, stamp))
+                found.append((path, prefix + name, None))
         folders.extend(reversed(subfolders))
     # The order of Path comparison (part by part): "/" sorts before every character there.
     found.sort(key=lambda item: item[1].replace("/", "\0"))

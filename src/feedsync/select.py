@@ -35,11 +35,6 @@ def paths(keys_by_kind: Mapping[FeedKind, Iterable[str]]) -> tuple[dict[Ref, str
     return result, notes
 
 
-def existing(index: Index, now: datetime) -> dict[FeedKind, set[str]]:
-    """Topics and providers with at least one article a reader may see at `now`."""
-    return index.existing(now)
-
-
 @dataclass(frozen=True, slots=True)
 class Plan:
     """One feed's content at `now` as digests: enough to tell whether it changed, no text."""
@@ -94,7 +89,7 @@ def select(articles: Iterable[Article], now: datetime, max_items: int) -> Select
     index.bulk = True
     for article in articles:
         index.set_record(article.source, Path(article.source), None, entry_of(article), ())
-    feed_paths, notes = paths(existing(index, now))
+    feed_paths, notes = paths(index.existing(now))
     feeds = sorted((build(index, ref, p, now, max_items) for ref, p in feed_paths.items()),
                    key=lambda f: (f.kind is not FeedKind.ALL, f.path))
     published, scheduled = index.counts(now)

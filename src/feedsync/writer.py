@@ -71,6 +71,16 @@ def abandoned_temp(name: str) -> bool:
     return False
 
 
+def leftover(name: str, suffixes: tuple[str, ...]) -> str | None:
+    """Whether a file in a managed folder is ours to clean up: "temp" for a temp file a killed
+    run left, "ours" for one of our output files (by suffix, not hidden), else None."""
+    if name.startswith(TEMP_PREFIX):
+        return "temp" if abandoned_temp(name) else None
+    if name.endswith(suffixes) and not name.startswith("."):
+        return "ours"
+    return None
+
+
 def write_atomic(target: Path, data: bytes) -> None:
     """Temp file in the same folder, fsync, rename: readers see the old file or the new one."""
     fd, tmp = tempfile.mkstemp(dir=target.parent,
@@ -210,10 +220,10 @@ def sync(
             if not where.is_dir() or where.is_symlink():
                 continue
             for entry in sorted(where.iterdir()):
-                stale_temp = abandoned_temp(entry.name)
-                ours = entry.suffix in suffixes and not entry.name.startswith(".")
-                if not entry.is_file() or entry.is_symlink() or not (stale_temp or ours):
+                kind = leftover(entry.name, suffixes)
+                if not entry.is_file() or entry.is_symlink() or kind is None:
                     continue
+                stale_temp = kind == "temp"
                 if stale_temp or entry.resolve() not in wanted:
                     entry.unlink()
                     touched.add(where)
