@@ -26,16 +26,31 @@ SCHEMAS = SHARED / "schemas"
 
 @pytest.fixture(autouse=True, scope="session")
 def _private_cache_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """Keep the suite's caches (ours and any child process's) out of the user's ~/.cache."""
+    """Keep the suite's caches and daemon status files (ours and any child process's) out of
+    the user's ~/.cache and ~/.local/state."""
     import os
 
-    old = os.environ.get("XDG_CACHE_HOME")
+    saved = {name: os.environ.get(name) for name in ("XDG_CACHE_HOME", "XDG_STATE_HOME")}
     os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("xdg-cache"))
+    os.environ["XDG_STATE_HOME"] = str(tmp_path_factory.mktemp("xdg-state"))
     yield
-    if old is None:
-        os.environ.pop("XDG_CACHE_HOME", None)
-    else:
-        os.environ["XDG_CACHE_HOME"] = old
+    for name, old in saved.items():
+        if old is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = old
+
+
+def status_path(out: Path) -> Path:
+    """Where a daemon writing `out` (with default settings) keeps its status."""
+    return config.load(None, {"output_dir": out}).status_path
+
+
+def read_status(out: Path) -> dict[str, Any]:
+    """The status of the daemon writing `out`, or {} when there is none yet."""
+    from feedsync import status
+
+    return status.read(status_path(out)) or {}
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -67,14 +67,14 @@ def test_an_unwritable_output_folder_exits_3(tmp_path, write_article, capsys):
     assert code == 3 and "cannot write" in err
 
 
-def test_check_validates_and_writes_nothing(tmp_path, write_article, capsys):
+def test_check_validates_and_writes_nothing(tmp_path, write_article, capsys, monkeypatch):
     write_article(tmp_path / "in", "a.md")
     (tmp_path / "in/b.md").write_text("no front matter\n")
-    code, out, err = run(capsys, "check", "--content", str(tmp_path / "in"),
-                         "--output", str(tmp_path / "out"))
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(capsys, "check", "--content", str(tmp_path / "in"))
     assert code == 1 and "b.md:1: error: no front matter" in err
     assert "2 files checked, 1 articles valid" in out
-    assert not (tmp_path / "out").exists()
+    assert not (tmp_path / "output").exists() and not (tmp_path / "out").exists()
 
 
 def test_quiet_prints_no_summary_and_bad_usage_exits_2(tmp_path, write_article, capsys):

@@ -12,7 +12,7 @@ from pathlib import Path
 import feedparser
 import pytest
 
-from conftest import article_text, feedsync_process
+from conftest import article_text, feedsync_process, read_status, status_path
 from feedsync import config, status
 from feedsync.daemon import Daemon
 from feedsync.errors import FeedsyncError
@@ -145,17 +145,18 @@ def test_a_broken_file_keeps_its_last_good_version_and_is_reported_until_fixed(
     write_article(content, "a.md", title="Good")
     start()
     (content / "a.md").write_text("---\ntitle: [typo\n---\n")
-    wait_until(lambda: (status.read(out / ".feedsync-status.json") or {}).get("files_in_error"),
+    wait_until(lambda: read_status(out).get("files_in_error"),
                2, "status to report the broken file")
     assert titles(out / "all.atom") == ["Good"]
     write_article(content, "a.md", title="Fixed")
     wait_until(lambda: titles(out / "all.atom") == ["Fixed"], 2, "fix")
-    wait_until(lambda: status.read(out / ".feedsync-status.json")["files_in_error"] == [], 2,
+    wait_until(lambda: read_status(out)["files_in_error"] == [], 2,
                "the status to clear (it is written just after the feeds)")
-    data = status.read(out / ".feedsync-status.json")
+    data = read_status(out)
     assert data["state"] == "running"
-    text, code = status.describe(data)
-    assert code == 0 and "feedsync running" in text
+    verdict = status.judge(data, out)
+    assert verdict.running and verdict.code == status.RUNNING
+    assert "feedsync running" in status.describe(data, verdict, status_path(out), out)
 
 
 def test_folders_moved_in_and_out_are_followed(tmp_path, start, write_article):
@@ -181,19 +182,21 @@ def test_the_reconcile_catches_what_the_watcher_missed(tmp_path, start, write_ar
     wait_until(lambda: titles(out / "all.atom") == ["Seen", "Missed"], 2, "re-armed watch")
 
 
-def test_a_replaced_content_folder_keeps_the_feeds_and_is_watched_again(tmp_path, start,
-                                                                        write_article):
+def test_a_deleted_content_folder_keeps_the_feeds_is_reported_and_followed_when_back(
+        tmp_path, start, write_article):
     content, out = tmp_path / "in", tmp_path / "out"
     write_article(content, "a.md", title="A")
-    daemon = start()
+    start()
     shutil.rmtree(content)
-    daemon.request_full()
-    wait_until(lambda: (status.read(out / ".feedsync-status.json") or {}).get("last_error"),
-               2, "the missing folder to be reported")
+    wait_until(lambda: "content_missing" in read_status(out).get("problems", {}), 2,
+               "the missing folder to be reported without waiting for the reconcile")
     assert titles(out / "all.atom") == ["A"]  # nothing lost while it is gone
+    verdict = status.judge(read_status(out), out)
+    assert verdict.running and verdict.code == status.DEGRADED
     write_article(content, "b.md", title="B", day="2024-06-01")
-    daemon.request_full()
     wait_until(lambda: titles(out / "all.atom") == ["B"], 3, "the new folder to be read")
+    wait_until(lambda: "content_missing" not in read_status(out).get("problems", {}), 2,
+               "the report to clear")
     write_article(content, "c.md", title="C", day="2024-07-01")
     wait_until(lambda: titles(out / "all.atom") == ["C", "B"], 2, "the new folder to be watched")
 
@@ -260,7 +263,7 @@ def test_sigterm_mid_run_finishes_the_write_and_exits_0(tmp_path, write_article)
     with feedsync_process("run", "--content", str(content), "--output", str(out),
                           "--pid-file", str(tmp_path / "pid"),
                           stdout=(tmp_path / "log").open("w"), stderr=subprocess.STDOUT) as proc:
-        wait_until(lambda: (status.read(out / ".feedsync-status.json") or {}).get("state")
+        wait_until(lambda: read_status(out).get("state")
                    == "running", 20, "daemon start")
         assert int((tmp_path / "pid").read_text()) == proc.pid
         for i in range(100):  # keep it busy while the signal arrives
@@ -271,7 +274,7 @@ def test_sigterm_mid_run_finishes_the_write_and_exits_0(tmp_path, write_article)
         assert time.monotonic() - started < 5
         assert code == 0, (tmp_path / "log").read_text()
     assert not (tmp_path / "pid").exists()
-    assert status.read(out / ".feedsync-status.json")["state"] == "stopped"
+    assert read_status(out)["state"] == "stopped"
     leftovers = [p for p in out.rglob(".feedsync-tmp-*")]
     assert leftovers == []
     for feed in out.rglob("*.rss"):
@@ -316,10 +319,10 @@ def test_an_unwritable_output_is_retried_with_backoff_and_old_feeds_stay(tmp_pat
 
     monkeypatch.setattr(writer_module, "write_atomic", flaky)
     write_article(content, "a.md", title="New")
-    wait_until(lambda: (status.read(out / ".feedsync-status.json") or {}).get("last_error"),
+    wait_until(lambda: read_status(out).get("last_error"),
                3, "the failure to be reported")
     assert titles(out / "all.atom") == ["Old"]
     wait_until(lambda: titles(out / "all.atom") == ["New"], 8, "the retry to succeed")
-    wait_until(lambda: status.read(out / ".feedsync-status.json")["last_error"] is None, 2,
+    wait_until(lambda: read_status(out)["last_error"] is None, 2,
                "the status to clear")
     assert daemon.runs >= 2

@@ -8,7 +8,7 @@ import subprocess
 import feedparser
 import pytest
 
-from conftest import feedsync_process, generate_once
+from conftest import feedsync_process, generate_once, read_status
 from feedsync import status
 from feedsync.server import Server
 
@@ -131,9 +131,9 @@ def test_run_serve_publishes_edits_to_a_polling_reader(tmp_path, write_article):
     with feedsync_process("run", "--serve", "127.0.0.1:0", "--content", str(content),
                           "--output", str(out), stdout=(tmp_path / "log").open("w"),
                           stderr=subprocess.STDOUT) as proc:
-        wait_until(lambda: (status.read(out / ".feedsync-status.json") or {}).get("serving"),
-                   20, "the server to start")
-        url = status.read(out / ".feedsync-status.json")["serving"]
+        wait_until(lambda: read_status(out).get("serving") and read_status(out).get(
+            "last_run"), 20, "the server to start and the first run to end")
+        url = read_status(out)["serving"]
         first = feedparser.parse(url + "all.atom")
         assert first.status == 200 and [e.title for e in first.entries] == ["First"]
         assert feedparser.parse(url + "all.atom", etag=first.etag).status == 304

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
@@ -15,6 +18,7 @@ from feedsync.errors import FeedsyncError
 DEFAULT_CONFIG_PATH = Path("config/feedsync.yaml")
 FORMATS = ("rss", "atom", "json")
 WATCHERS = ("auto", "native", "polling")
+LOG_FORMATS = ("text", "json")
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,16 +44,32 @@ class Config:
     serve: str | None = None
     cache: bool = True
     cache_file: Path | None = None  # None: under $XDG_CACHE_HOME (or ~/.cache)/feedsync/
+    log_format: str = "text"
 
     @property
     def status_path(self) -> Path:
-        """Where the daemon keeps its status: `status_file`, else a hidden file in the output."""
-        return self.status_file or self.output_dir / ".feedsync-status.json"
+        """Where the daemon keeps its status: `status_file`, else in the state folder.
+
+        Not in the output folder: when the output cannot be written, the status must still be
+        able to say so. One daemon per output folder, so the output folder alone names it.
+        """
+        if self.status_file is not None:
+            return self.status_file
+        key = hashlib.blake2b(str(self.output_dir.absolute()).encode("utf-8", "surrogateescape"),
+                              digest_size=8).hexdigest()
+        return state_folder() / f"{key}.status.json"
 
     @property
     def home_url(self) -> str:
         """The page feeds link to as their website: `site_url`, else the base URL."""
         return self.site_url or self.base_url
+
+
+def state_folder() -> Path:
+    """$XDG_STATE_HOME/feedsync, else ~/.local/state/feedsync: what a daemon leaves for
+    `feedsync status` (the systemd unit sets XDG_STATE_HOME=/var/lib)."""
+    base = os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state"
+    return Path(base) / "feedsync"
 
 
 def parse_bind(text: str) -> tuple[str, int] | None:
@@ -124,6 +144,11 @@ def _check(raw: Mapping[str, Any], errors: list[str]) -> dict[str, Any]:
                 errors.append(f"formats: unknown {bad} (choose from {list(FORMATS)})")
             else:
                 values[key] = tuple(dict.fromkeys(value))
+        elif key == "log_format":
+            if value in LOG_FORMATS:
+                values[key] = value
+            else:
+                errors.append(f"log_format: {value!r} is not one of {', '.join(LOG_FORMATS)}")
         elif key == "watcher":
             if value in WATCHERS:
                 values[key] = value
@@ -187,4 +212,42 @@ def load(path: Path | None, overrides: Mapping[str, object] | None = None) -> Co
     if errors:
         where = f"{path}: " if path is not None else ""
         raise FeedsyncError(f"{where}bad configuration: " + "; ".join(errors))
+    return Config(**values)
+
+
+_TOP_LEVEL = re.compile(r"^([a-z_]+):[ \t]*(.*?)[ \t]*(?:#.*)?$")
+
+
+def salvage(path: Path | None, overrides: Mapping[str, object] | None = None) -> Config:
+    """The settings that can still be read from a configuration `load` refuses.
+
+    `feedsync status --config PATH` must find the running daemon even when PATH was broken
+    after the daemon read it: each setting that is valid on its own is kept, the rest take
+    their defaults. A file that is not even YAML is read line by line (`key: value`).
+    """
+    raw: dict[str, Any] = {}
+    text = ""
+    if path is not None:
+        try:
+            text = path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            text = ""
+    try:
+        loaded = yaml.safe_load(text) if text else None
+    except yaml.YAMLError:
+        loaded = None
+        for line in text.splitlines():
+            if (match := _TOP_LEVEL.match(line)) is not None and match[2]:
+                value = match[2]
+                if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+                    value = value[1:-1]
+                raw.setdefault(match[1], value)
+    if isinstance(loaded, dict):
+        raw = dict(loaded)
+    for key, value in (overrides or {}).items():
+        if value is not None:
+            raw[key] = str(value) if isinstance(value, Path) else value
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        values.update(_check({key: value}, []))
     return Config(**values)

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from feedsync import cache, scan, select, writer
 from feedsync.config import Config
+from feedsync.errors import OutputError
 from feedsync.index import ALL, Entry, Index, Ref, entry_of
 from feedsync.model import (EXTENSIONS, INDEX_PAGE, OPML_FILE, Article, FeedKind, Listing,
                             Problem, Report, Severity)
@@ -36,6 +37,8 @@ if TYPE_CHECKING:
 # changed needs none of them, and at 10,000 files their imports would be a third of its time.
 
 log = logging.getLogger(__name__)
+# Every file written and removed: shown with -v (the daemon's log gets a summary per run).
+files_log = logging.getLogger("feedsync.files")
 
 Progress = Callable[[Sequence[Path]], Iterable[Path]]
 MANAGED_FOLDERS = ("", *select.FOLDERS.values())
@@ -213,8 +216,13 @@ class _Run:
     def forget(self, source: str) -> None:
         self.dirty |= self.index.forget(source)
 
-    def reconcile(self, progress: Progress | None, parallel: bool) -> None:
-        """Walk the whole folder; re-read files that are new, changed or still in error."""
+    def reconcile(self, progress: Progress | None, parallel: bool, relink: bool = False) -> None:
+        """Walk the whole folder; re-read files that are new, changed or still in error.
+
+        `relink`: the content folder was replaced by another folder (a deploy's rename or
+        symlink swap), so every inode is new; a file with the modification time and size
+        recorded is taken as the same file (as rsync does) and only its stamp is updated.
+        """
         found, problems = scan.walk(self.cfg.content_dir, self.cfg.patterns, self.skip)
         self.problems.extend(problems)
         known = self.index.known()
@@ -225,6 +233,10 @@ class _Run:
         for path, source, stamp in found:
             was = known.get(source)
             if was is None or was.error or was.stamp != stamp:
+                if (relink and was is not None and not was.error and was.stamp is not None
+                        and stamp is not None and was.stamp[:2] == stamp[:2]):
+                    self.index.set_stamp(source, stamp)
+                    continue
                 stale.append((Path(path), source))
         renderer = renderer_for(self.state, self.cfg) if stale else None
         loaded = _load_all(stale, self.cfg, parallel, renderer)
@@ -277,7 +289,7 @@ class _Run:
 def _log(problems: Iterable[Problem]) -> None:
     for problem in problems:
         level = logging.ERROR if problem.severity is Severity.ERROR else logging.WARNING
-        log.log(level, "%s", problem)
+        log.log(level, "%s", problem, extra={"path": str(problem.path), "line": problem.line})
 
 
 def _paths(index: Index, written: dict[Ref, str], now: datetime, fresh: bool,
@@ -345,7 +357,7 @@ def _on_disk(out_dir: Path) -> dict[str, Stamp]:
 def run(cfg: Config, now: datetime, *, state: State | None = None,
         changed: Iterable[Path] | None = None, write: bool = True,
         progress: Progress | None = None, cancel: Callable[[], bool] | None = None,
-        parallel: bool = False) -> Report:
+        parallel: bool = False, relink: bool = False) -> Report:
     """Bring the output folder in step with the content folder as seen at `now`.
 
     `changed=None` walks the whole content folder (one-shot runs, the daemon's start and its
@@ -353,7 +365,8 @@ def run(cfg: Config, now: datetime, *, state: State | None = None,
     otherwise only those paths are looked at. Only feeds whose content changed are rendered;
     only files whose bytes changed are written. `cancel` is polled while reading; when it
     answers True the run stops with `Interrupted` before writing anything. Everything the run
-    learns is committed to the index after the files are written, or not at all.
+    learns is committed to the index after the files are written, or not at all. `relink`
+    (with `changed=None`) says the content folder was replaced: see `_Run.reconcile`.
     """
     state = state if state is not None else State()
     try:
@@ -364,7 +377,7 @@ def run(cfg: Config, now: datetime, *, state: State | None = None,
         busy.close()
         state.index.begin()
     try:
-        report = _run(cfg, now, state, changed, write, progress, cancel, parallel)
+        report = _run(cfg, now, state, changed, write, progress, cancel, parallel, relink)
     except sqlite3.DatabaseError as exc:  # the cache file is damaged: never fatal
         log.warning("cache cannot be used (%s); rebuilding it, this run reads every file", exc)
         cache.discard(state.index.db)
@@ -393,17 +406,18 @@ def _run_private(cfg: Config, now: datetime, state: State, write: bool,
 
 def _run(cfg: Config, now: datetime, state: State, changed: Iterable[Path] | None, write: bool,
          progress: Progress | None, cancel: Callable[[], bool] | None,
-         parallel: bool) -> Report:
+         parallel: bool, relink: bool = False) -> Report:
     clock = _Phases()
     index = state.index
     stored_now = index.meta("last_now")
     last_now = datetime.fromisoformat(str(stored_now)) if stored_now is not None else None
     fresh = last_now is None  # this index has never written the output: do everything
     index.bulk = fresh
+    index.fixed.clear()
     work = _Run(cfg, state, cancel)
     full = changed is None
     if changed is None:
-        work.reconcile(progress, parallel)
+        work.reconcile(progress, parallel, relink)
     else:
         for path in sorted(set(changed)):
             work.refresh(path)
@@ -411,6 +425,9 @@ def _run(cfg: Config, now: datetime, state: State, changed: Iterable[Path] | Non
     # A full walk reports every current problem, also those of files it did not need to re-read.
     problems = _merge(work.problems, index.errors()) if full else work.problems
     _log(problems)
+    for source in index.fixed:
+        log.info("%s: fixed, no longer in error", cfg.content_dir / source,
+                 extra={"path": str(cfg.content_dir / source)})
 
     feeds = index.feeds()
     written_paths = {ref: row[0] for ref, row in feeds.items()}
@@ -448,7 +465,6 @@ def _run(cfg: Config, now: datetime, state: State, changed: Iterable[Path] | Non
     if write:
         files: dict[str, bytes] = {}
         deletes: set[str] = set()
-        listing_changed = False
         produced: set[str] = set()
         batches: list[writer.Outcome] = []
 
@@ -458,53 +474,63 @@ def _run(cfg: Config, now: datetime, state: State, changed: Iterable[Path] | Non
             produced.update(files)
             files.clear()
 
-        for ref in sorted(dirty, key=lambda r: (r[0].value, r[1])):
-            old, new = feeds.get(ref), plans.get(ref)
-            if old is not None and (new is None or old[0] != new.path):
-                deletes.update(old[0] + EXTENSIONS[f] for f in cfg.formats)
-            if new is None:
-                if old is not None:
-                    index.drop_feed(ref)
-                    listing_changed = True
-                continue
-            fingerprint = new.fingerprint
-            if old is not None and old[1] == fingerprint and old[0] == new.path \
-                    and ref not in force:
-                continue
-            feed = select.materialise(index, new)
-            renderer = renderer_for(state, cfg)
-            for fmt in cfg.formats:
-                files[feed.path + EXTENSIONS[fmt]] = renderer.render(feed, fmt, stored=index.entry)
-            listing = _encode_listing(Listing.of(feed))
-            listing_changed = listing_changed or old is None or old[2] != listing
-            index.set_feed(ref, new.path, fingerprint, listing)
-            if len(files) >= WRITE_BATCH:
-                flush()
-        if fresh or listing_changed or listings_force:
-            listings = [_decode_listing(ref, path, blob)
-                        for ref, (path, _, blob) in index.feeds().items() if blob is not None]
-            from feedsync import discovery
+        def stale(ref: Ref) -> bool:
+            old, new = feeds.get(ref), plans[ref]
+            return (old is None or old[1] != new.fingerprint or old[0] != new.path
+                    or ref in force)
 
-            site = site_of(cfg)
-            files[INDEX_PAGE] = discovery.index_html(listings, site, cfg.formats)
-            files[OPML_FILE] = discovery.opml(listings, site, cfg.formats)
-        clock.mark("render")
-        desired = {p + EXTENSIONS[f] for p in paths.values() for f in cfg.formats}
-        if fresh:
-            outcome = writer.sync(cfg.output_dir, files, MANAGED_FOLDERS,
-                                  EXTENSIONS.values(), keep=desired, last=LISTINGS)
-        elif full:  # what `sync` would find, from the listing we already have
-            suffixes = tuple(EXTENSIONS.values())
-            wanted = desired | set(files) | produced
-            temps = {n for n in on_disk if writer.leftover(_base(n), suffixes) == "temp"}
-            ours = {n for n in on_disk if n not in wanted
-                    and writer.leftover(_base(n), suffixes) == "ours"}
-            outcome = writer.apply(cfg.output_dir, files, temps | ours, last=LISTINGS)
-            outcome = writer.Outcome(outcome.written, outcome.unchanged,
-                                     tuple(n for n in outcome.removed if n not in temps))
-        else:
-            outcome = writer.apply(cfg.output_dir, files, deletes - set(files) - produced,
-                                   last=LISTINGS)
+        to_render = sorted(plans[ref].path for ref in plans if stale(ref))
+        try:  # render the feeds that changed and write them, the listings last
+            listing_changed = False
+            for ref in sorted(dirty, key=lambda r: (r[0].value, r[1])):
+                old, new = feeds.get(ref), plans.get(ref)
+                if old is not None and (new is None or old[0] != new.path):
+                    deletes.update(old[0] + EXTENSIONS[f] for f in cfg.formats)
+                if new is None:
+                    if old is not None:
+                        index.drop_feed(ref)
+                        listing_changed = True
+                    continue
+                fingerprint = new.fingerprint
+                if not stale(ref):
+                    continue
+                feed = select.materialise(index, new)
+                renderer = renderer_for(state, cfg)
+                for fmt in cfg.formats:
+                    files[feed.path + EXTENSIONS[fmt]] = renderer.render(feed, fmt,
+                                                                         stored=index.entry)
+                listing = _encode_listing(Listing.of(feed))
+                listing_changed = listing_changed or old is None or old[2] != listing
+                index.set_feed(ref, new.path, fingerprint, listing)
+                if len(files) >= WRITE_BATCH:
+                    flush()
+            if fresh or listing_changed or listings_force:
+                listings = [_decode_listing(ref, path, blob)
+                            for ref, (path, _, blob) in index.feeds().items()
+                            if blob is not None]
+                from feedsync import discovery
+
+                site = site_of(cfg)
+                files[INDEX_PAGE] = discovery.index_html(listings, site, cfg.formats)
+                files[OPML_FILE] = discovery.opml(listings, site, cfg.formats)
+            desired = {p + EXTENSIONS[f] for p in paths.values() for f in cfg.formats}
+            if fresh:
+                outcome = writer.sync(cfg.output_dir, files, MANAGED_FOLDERS,
+                                      EXTENSIONS.values(), keep=desired, last=LISTINGS)
+            elif full:  # what `sync` would find, from the listing we already have
+                suffixes = tuple(EXTENSIONS.values())
+                wanted = desired | set(files) | produced
+                temps = {n for n in on_disk if writer.leftover(_base(n), suffixes) == "temp"}
+                ours = {n for n in on_disk if n not in wanted
+                        and writer.leftover(_base(n), suffixes) == "ours"}
+                outcome = writer.apply(cfg.output_dir, files, temps | ours, last=LISTINGS)
+                outcome = writer.Outcome(outcome.written, outcome.unchanged,
+                                         tuple(n for n in outcome.removed if n not in temps))
+            else:
+                outcome = writer.apply(cfg.output_dir, files, deletes - set(files) - produced,
+                                       last=LISTINGS)
+        except OutputError as exc:
+            raise _not_written(exc, cfg, to_render, produced, fresh) from exc
         clock.mark("write")
         written = tuple(n for b in (*batches, outcome) for n in b.written)
         unchanged = tuple(n for b in (*batches, outcome) for n in b.unchanged)
@@ -516,9 +542,9 @@ def _run(cfg: Config, now: datetime, state: State, changed: Iterable[Path] | Non
         if full:  # every other file we own is already as it should be
             unchanged = tuple(sorted((desired | set(LISTINGS)) - set(written)))
         for relative in written:
-            log.info("wrote %s", relative)
+            files_log.info("wrote %s", relative, extra={"path": relative})
         for relative in removed:
-            log.info("removed %s", relative)
+            files_log.info("removed %s", relative, extra={"path": relative})
         index.set_meta("last_now", now.isoformat())
 
     published, scheduled = index.counts(now)
@@ -535,6 +561,25 @@ def _run(cfg: Config, now: datetime, state: State, changed: Iterable[Path] | Non
         next_due=(datetime.fromtimestamp(due, timezone.utc)
                   if (due := index.next_due(now)) is not None else None),
     )
+
+
+def _not_written(exc: OutputError, cfg: Config, to_render: list[str],
+                 produced: set[str], fresh: bool) -> OutputError:
+    """The write failure, with what a reader will and will not find in the output folder."""
+    missing = [p for p in to_render
+               if not all(p + EXTENSIONS[f] in produced for f in cfg.formats)]
+    shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+    parts = [str(exc)]
+    if missing:
+        parts.append(f"{len(missing)} of {len(to_render)} feeds were not written ({shown})")
+    if fresh:
+        parts.append(f"{INDEX_PAGE} and {OPML_FILE} were not written, so no listing links to"
+                     " a missing feed")
+    else:
+        parts.append("every file there is whole (its old or its new version) and the listings"
+                     " still name the feeds as they were")
+    parts.append("free some space or fix the folder's permissions, then run again")
+    return OutputError("; ".join(parts))
 
 
 class _Phases:

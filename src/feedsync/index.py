@@ -150,6 +150,7 @@ class Index:
         self._version: int | None = None
         self._feeds: dict[Ref, tuple[str, bytes | None, bytes | None]] | None = None
         self._published: int | None = None  # rows of the feed of everything
+        self.fixed: list[str] = []  # files in error that this run read back without errors
 
     # -- transactions ------------------------------------------------------------------------
 
@@ -168,6 +169,7 @@ class Index:
         if self.db.in_transaction:
             self.db.execute("ROLLBACK")
         self._forget_cached()
+        self.fixed.clear()
 
     def _forget_cached(self) -> None:
         """Drop what is kept in memory from the tables (they changed under us)."""
@@ -221,7 +223,8 @@ class Index:
         already held by another file (it is then left out).
         """
         db = self.db
-        old = db.execute("SELECT id, digest FROM files WHERE source=?", (source,)).fetchone()
+        old = db.execute("SELECT id, digest, error FROM files WHERE source=?",
+                         (source,)).fetchone()
         conflict = None
         if entry is not None:
             owner = db.execute("SELECT source FROM files WHERE id=? AND source<>? LIMIT 1",
@@ -234,6 +237,8 @@ class Index:
                 )
                 problems = (*problems, conflict)
         error = any(p.severity is Severity.ERROR for p in problems)
+        if old is not None and old[2] and not error:
+            self.fixed.append(source)
         if entry is None and conflict is None and old is not None:
             # Unreadable now: keep the last good article, record the problem.
             db.execute("UPDATE files SET mtime_ns=?, size=?, inode=?, problems=?, error=?"
@@ -255,6 +260,11 @@ class Index:
                         kept.topics, kept.blob, kept.rss, kept.atom, kept.json,
                         _problems_blob(problems), error))
         return dirty, conflict
+
+    def set_stamp(self, source: str, stamp: Stamp) -> None:
+        """The same file under a new inode (its folder was replaced by a copy): note the stamp."""
+        self.db.execute("UPDATE files SET mtime_ns=?, size=?, inode=? WHERE source=?",
+                        (*stamp, source))
 
     def forget(self, source: str) -> set[Ref]:
         """The file is gone (deleted, moved away, no longer matching): drop its article."""

@@ -97,6 +97,19 @@ def write_atomic(target: Path, data: bytes) -> None:
         raise
 
 
+def probe(out_dir: Path) -> None:
+    """Can files be created in `out_dir` now? The daemon asks when a run had nothing to write,
+    so an output folder that became read-only or full shows in its status before it matters."""
+    try:
+        write_atomic(out_dir / f"{TEMP_PREFIX}{os.getpid()}-probe", b"")
+    except OSError as exc:
+        raise _error(out_dir, exc) from exc
+    try:
+        os.unlink(out_dir / f"{TEMP_PREFIX}{os.getpid()}-probe")
+    except OSError:
+        pass
+
+
 def _same(target: Path, data: bytes) -> bool:
     """Compare before replacing, so readers polling with ETag/Last-Modified see no churn."""
     try:
@@ -121,10 +134,10 @@ def _fsync_dir(folder: Path) -> None:
 
 
 def _error(out_dir: Path, exc: OSError) -> OutputError:
+    """The failure as one clause; `generate` adds what a reader finds in the folder."""
     return OutputError(
         f"cannot write to {out_dir}: {exc.strerror or exc}"
-        f"{f' ({exc.filename})' if exc.filename else ''};"
-        " feeds already there are unchanged. Check free space and permissions."
+        f"{f' ({exc.filename})' if exc.filename else ''}"
     )
 
 
