@@ -149,3 +149,26 @@ def load_atom_schema():  # -> lxml.etree.RelaxNG | None
     # lxml rejects (an empty prefixed namespace is not allowed in XML 1.0 namespaces).
     rng = rng.replace(' xmlns:local=""', "")
     return etree.RelaxNG(etree.fromstring(rng.encode("utf-8")))
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 96 kB tmpfs mounted as the output folder `tmp_path/out`; always unmounted.
+
+    Needs root (mount); skips with that reason elsewhere. CI runs as root.
+    """
+    mount = tmp_path / "out"
+    mount.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=96k,mode=0755", "tmpfs",
+                           str(mount)], capture_output=True, text=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here (needs root): {done.stderr.strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def remount(folder: Path, mode: str) -> None:
+    """Make a mounted tmpfs read-only ("ro") or writable again ("rw"): root ignores mode bits."""
+    subprocess.run(["mount", "-o", f"remount,{mode}", str(folder)], check=True)

@@ -118,3 +118,28 @@ def test_an_output_folder_that_holds_the_content_is_refused(tmp_path, write_arti
     code, _, err = run(capsys, "generate", "--content", str(tmp_path / "site"),
                        "--output", str(tmp_path / "site"))
     assert code == 2 and "holds the content folder" in err
+
+
+def test_each_command_offers_only_the_options_it_uses(capsys):
+    for command, absent in (("check", "--output"), ("status", "--now"), ("status", "--content"),
+                            ("serve", "--no-cache")):
+        with pytest.raises(SystemExit) as exc:
+            main([command, "--help"])
+        assert exc.value.code == 0
+        assert absent not in capsys.readouterr().out, (command, absent)
+    with pytest.raises(SystemExit) as exc:
+        main(["check", "--output", "out"])
+    assert exc.value.code == 2
+
+
+def test_verbose_and_quiet_together_are_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["generate", "-v", "-q"])
+    assert exc.value.code == 2
+    assert "not allowed with" in capsys.readouterr().err
+
+
+def test_serve_on_a_missing_folder_exits_2_saying_what_to_do(tmp_path, capsys):
+    code, _, err = run(capsys, "serve", "--output", str(tmp_path / "nope"), "--bind",
+                       "127.0.0.1:0")
+    assert code == 2 and "does not exist" in err and "feedsync generate" in err

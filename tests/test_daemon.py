@@ -326,3 +326,80 @@ def test_an_unwritable_output_is_retried_with_backoff_and_old_feeds_stay(tmp_pat
     wait_until(lambda: read_status(out)["last_error"] is None, 2,
                "the status to clear")
     assert daemon.runs >= 2
+
+
+# -- a content folder replaced by a deploy is followed, not the inode it had ----------------------
+
+def _release(folder: Path, write_article, titles_by_name: dict[str, str]) -> Path:
+    for i, (name, title) in enumerate(sorted(titles_by_name.items())):
+        write_article(folder, name, title=title, day=f"2024-05-{i + 1:02d}")
+    return folder
+
+
+def test_a_folder_renamed_into_place_is_followed_at_once_and_rereads_only_what_changed(
+        tmp_path, start, write_article):
+    content, out = tmp_path / "in", tmp_path / "out"
+    _release(content, write_article, {"a.md": "A", "b.md": "B", "c.md": "C"})
+    daemon = start(reconcile_seconds=3600)  # no reconcile can be what finds the change
+    shutil.copytree(content, tmp_path / "in.new")  # copy2: same mtimes, new inodes
+    write_article(tmp_path / "in.new", "b.md", title="B, second release", day="2024-05-02")
+    runs = daemon.runs
+    started = time.monotonic()
+    (content).rename(tmp_path / "in.old")
+    (tmp_path / "in.new").rename(content)
+    wait_until(lambda: "B, second release" in titles(out / "all.atom"), 2,
+               "the new folder's content in the feed within 2 s")
+    assert time.monotonic() - started < 2
+    wait_until(lambda: daemon.runs > runs and read_status(out).get("last_run", {}).get(
+        "files_read") is not None, 2, "the run's status")
+    assert read_status(out)["last_run"]["files_read"] == 1  # only the edited file, by stamps
+    # The old folder is no longer ours: its edits must not count.
+    runs = daemon.runs
+    write_article(tmp_path / "in.old", "a.md", title="Edited in the old folder")
+    write_article(content, "c.md", title="C, edited", day="2024-05-03")
+    wait_until(lambda: "C, edited" in titles(out / "all.atom"), 2, "an edit in the new folder")
+    assert "Edited in the old folder" not in titles(out / "all.atom")
+    assert daemon.watcher is not None and daemon.watcher.healthy()
+
+
+def test_a_symlinked_content_dir_is_watched_natively_and_a_swap_is_followed(
+        tmp_path, start, write_article):
+    out = tmp_path / "out"
+    one = _release(tmp_path / "release1", write_article, {"a.md": "One A", "b.md": "One B"})
+    current = tmp_path / "current"
+    current.symlink_to(one)
+    daemon = start(content=current, reconcile_seconds=3600)
+    assert daemon.watcher.kind == "native"
+    write_article(one, "a.md", title="One A, edited", day="2024-05-01")
+    wait_until(lambda: "One A, edited" in titles(out / "all.atom"), 2,
+               "an edit through the symlink (watchdog alone does not follow it)")
+    two = tmp_path / "release2"
+    shutil.copytree(one, two)
+    write_article(two, "c.md", title="Two C", day="2024-05-03")
+    started = time.monotonic()
+    (tmp_path / "current.tmp").symlink_to(two)
+    subprocess.run(["mv", "-T", str(tmp_path / "current.tmp"), str(current)], check=True)
+    wait_until(lambda: "Two C" in titles(out / "all.atom"), 2, "the swap within 2 s")
+    assert time.monotonic() - started < 2
+    assert read_status(out)["last_run"]["files_read"] == 1  # a.md and b.md kept their stamps
+    write_article(one, "b.md", title="Edited in the old release", day="2024-05-02")
+    write_article(two, "b.md", title="Two B", day="2024-05-02")
+    wait_until(lambda: "Two B" in titles(out / "all.atom"), 2, "an edit in the new release")
+    assert "Edited in the old release" not in titles(out / "all.atom")
+
+
+def test_the_served_address_that_base_url_does_not_name_is_warned_about(tmp_path, write_article,
+                                                                        caplog):
+    write_article(tmp_path / "in", "a.md")
+    cfg = config.load(None, {"content_dir": tmp_path / "in", "output_dir": tmp_path / "out",
+                             "base_url": "https://feeds.example.org/"})
+    daemon = Daemon(cfg, serve=("127.0.0.1", 0))
+    thread = threading.Thread(target=daemon.run)
+    thread.start()
+    try:
+        assert daemon.ready.wait(10)
+    finally:
+        daemon.stop()
+        thread.join(10)
+    warned = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert any("but base_url is https://feeds.example.org/" in m for m in warned)

@@ -4,27 +4,11 @@ Needs root (mount); skips with that reason elsewhere. CI runs as root.
 """
 
 import os
-import subprocess
 
 import feedparser
-import pytest
 
+from conftest import remount
 from feedsync.cli import main
-
-
-@pytest.fixture
-def small_disk(tmp_path):
-    """A 96 kB tmpfs mounted as the output folder; always unmounted."""
-    mount = tmp_path / "out"
-    mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=96k,mode=0755", "tmpfs",
-                           str(mount)], capture_output=True, text=True)
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here (needs root): {done.stderr.strip()}")
-    try:
-        yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
 def snapshot(folder):
@@ -60,13 +44,31 @@ def test_a_read_only_output_exits_3_and_changes_nothing(tmp_path, small_disk, wr
     args = ["generate", "--content", str(content), "--output", str(small_disk)]
     assert main(args) == 0
     before = snapshot(small_disk)
-    subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], check=True)
+    remount(small_disk, "ro")
     write_article(content, "a.md", title="New")
     assert main(args) == 3
     assert "Read-only file system" in capsys.readouterr().err
     assert snapshot(small_disk) == before
-    subprocess.run(["mount", "-o", "remount,rw", str(small_disk)], check=True)
+    remount(small_disk, "rw")
     assert main(args) == 0  # and the next run, once writable, catches up
     assert [e.title for e in feedparser.parse((small_disk / "all.atom").read_bytes()).entries] \
         == ["New"]
     assert os.access(small_disk / "all.atom", os.R_OK)
+
+
+def test_a_full_disk_on_a_fresh_output_says_which_feeds_are_missing_and_lists_none(
+        tmp_path, small_disk, write_article, capsys):
+    content = tmp_path / "in"
+    for i in range(300):  # far more than 96 kB of feeds, and nothing there yet
+        write_article(content, f"n{i:03}.md", title=f"New {i} " + "x" * 100, topics=[f"T{i}"],
+                      excerpt="y" * 400)
+    assert main(["generate", "--content", str(content), "--output", str(small_disk)]) == 3
+    err = capsys.readouterr().err
+    assert "No space left on device" in err
+    assert "feeds were not written (" in err and "topics/t" in err
+    assert "index.html and feeds.opml were not written" in err
+    assert "feeds already there are unchanged" not in err  # there were none
+    assert not (small_disk / "index.html").exists() and not (small_disk / "feeds.opml").exists()
+    assert not [p for p in small_disk.rglob(".feedsync-tmp-*")]
+    for feed in small_disk.rglob("*.atom"):  # what did get written is whole
+        assert not feedparser.parse(feed.read_bytes()).bozo, feed

@@ -9,7 +9,6 @@ import feedparser
 import pytest
 
 from conftest import feedsync_process, generate_once, read_status
-from feedsync import status
 from feedsync.server import Server
 
 from test_daemon import wait_until

@@ -332,3 +332,39 @@ def test_a_fault_in_the_publishers_own_bookkeeping_is_logged_and_the_loop_goes_o
     faults = [r for r in caplog.records if "unexpected error" in r.getMessage()]
     assert len(faults) == 1 and faults[0].exc_info and faults[0].levelno == logging.ERROR
     assert publisher.health() == websub.HubHealth(paced_hub.url, None, None, 0, True)
+
+
+def test_a_failing_hub_shows_in_the_daemons_status_until_it_recovers(tmp_path, paced_hub,
+                                                                     write_article):
+    from conftest import read_status
+
+    content, out = tmp_path / "in", tmp_path / "out"
+    write_article(content, "a.md", title="A", topics=["AI"], provider="Acme")
+    cfg = config.load(None, {"content_dir": content, "output_dir": out, "debounce_ms": 50,
+                             "base_url": "https://feeds.example.org/",
+                             "websub_hub": paced_hub.url})
+    daemon = Daemon(cfg)
+    thread = threading.Thread(target=daemon.run)
+    thread.start()
+    try:
+        assert daemon.ready.wait(10)
+        paced_hub.answer("garbage")
+
+        def problem() -> dict:
+            return read_status(out).get("problems", {}).get("websub") or {}
+
+        wait_until(lambda: "BadStatusLine" in problem().get("error", ""), 5,
+                   "the garbage answer to show in the status")
+        assert problem()["error"].startswith(paced_hub.url)
+        paced_hub.answer("reset")
+        wait_until(lambda: problem() and "BadStatusLine" not in problem()["error"], 5,
+                   "the reset to show in the status")
+        assert daemon.publisher.alive()
+        paced_hub.answer(*["ok"] * 30)
+        wait_until(lambda: len(paced_hub.urls()) == 9, 10, "every notice after the recovery")
+        wait_until(lambda: not problem(), 5, "the status to clear")
+    finally:
+        paced_hub.close()
+        daemon.stop()
+        thread.join(10)
+    assert not thread.is_alive()

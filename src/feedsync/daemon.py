@@ -36,7 +36,6 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from feedsync import generate, instance, render, scan, status, websub, writer
 from feedsync.config import Config
 from feedsync.errors import FeedsyncError, OutputError
-from feedsync.model import Report
 from feedsync.watcher import Identity, Watcher, identity
 
 if TYPE_CHECKING:

@@ -219,7 +219,8 @@ def judge(data: Mapping[str, Any] | None, output_dir: Path,
     """Running means: the status says so, its pid is alive and that pid holds the lock."""
     pid = (data or {}).get("pid")
     held_by = instance.holder(output_dir)
-    running = bool(data) and data.get("state") == "running" and instance.holds(output_dir, pid)
+    running = (data is not None and data.get("state") == "running"
+               and instance.holds(output_dir, pid))
     problems = dict((data or {}).get("problems") or {}) if running else {}
     if broken_config is not None:
         problems["config_broken"] = {"error": broken_config}
@@ -287,7 +288,10 @@ def describe(data: Mapping[str, Any] | None, verdict: Verdict, path: Path,
 
 
 def _count(value: object) -> int:
-    return len(value) if isinstance(value, list) else int(value or 0)  # type: ignore[arg-type]
+    """A count, also from a status an older feedsync wrote (lists of paths)."""
+    if isinstance(value, list):
+        return len(value)
+    return value if isinstance(value, int) else 0
 
 
 def _problem_lines(kind: str, info: Mapping[str, Any]) -> list[str]:
