@@ -220,6 +220,10 @@ def test_native_watching_that_cannot_start_falls_back_to_polling(tmp_path, start
     daemon = start(poll_seconds=0.1)
     assert daemon.watcher.kind == "polling"
     assert any("polling" in r.getMessage() for r in caplog.records)
+    shown = read_status(tmp_path / "out")
+    assert shown["watcher"] == "polling"
+    assert "inotify watch limit reached" in shown["problems"]["watcher"]["error"]
+    assert status.judge(shown, tmp_path / "out").code == status.DEGRADED
     write_article(tmp_path / "in", "a.md", title="Polled")
     wait_until(lambda: titles(tmp_path / "out/all.atom") == ["Polled"], 3, "polled change")
 
