@@ -45,9 +45,13 @@ HOSTILE = [
 ]
 
 
+TERMINAL_CONTROLS = re.compile("[\x7f-\x9f]")
+
+
 def as_published(text: str) -> str:
-    """The typed text minus what XML forbids, on one line (titles are one-line fields)."""
-    return " ".join(XML_FORBIDDEN.sub("", text).split())
+    """The typed text minus what XML forbids and the terminal controls (DEL, C1), on one line
+    (titles are one-line fields)."""
+    return " ".join(TERMINAL_CONTROLS.sub("", XML_FORBIDDEN.sub("", text)).split())
 
 
 @pytest.fixture(scope="session")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -111,6 +112,10 @@ ROWS = [
         article(title="Bell\x07 title", excerpt="nul\x00 here", topics=["Top\x01ic"],
                 provider="Pro\x02vider"),
         "warning", "XML does not allow", ("Bell title",)),
+    Row("DEL and C1 control characters in every field",
+        article(title="Red\x9b[31m alert\x7f\x81", excerpt="csi\x9d&#x8f; &#155;here",
+                topics=["Top\x90ic"], provider="Pro\x8dvider"),
+        "warning", "control characters (DEL, U+0080-U+009F)", ("Red\u203a[31m alert",)),
     Row("markup in title and excerpt", article(title="<b>x</b> & ]]> <![CDATA[y]]>",
                                                excerpt="<script>alert(1)</script> &amp;"),
         "accepted", titles=("<b>x</b> & ]]> <![CDATA[y]]>",)),
@@ -130,6 +135,10 @@ ROWS = [
     Row("far past date", article(day="0001-01-01"), "error", "before 1900"),
     Row("published as a string", article(published="true"), "warning", "not true or false"),
     Row("published as a number", article(published=1), "warning", "not true or false"),
+    Row("blank topic name", article(title="Blank topic", topics=["  ", "AI"]), "warning",
+        "topic '  ' is blank", ("Blank topic",)),
+    Row("blank provider name", article(title="Blank provider", provider="   "), "warning",
+        "'provider' has no name", ("Blank provider",)),
     Row("hostile topic and provider names", article(title="Names", topics=NAMES,
                                                     provider="../../etc/passwd"),
         "accepted", titles=("Names",)),
@@ -168,12 +177,18 @@ def tree(root: Path, skip: Path) -> dict[str, tuple[int, bytes]]:
     return found
 
 
+# DEL and C1 (U+007F-U+009F) as UTF-8: 0x7F, or 0xC2 (only ever a lead byte) then 0x80-0x9F.
+TERMINAL_CONTROL = re.compile(rb"\x7f|\xc2[\x80-\x9f]")
+
+
 def check_feeds(out: Path) -> int:
-    """Every output file parses as what it claims to be; returns how many were checked."""
+    """Every output file parses as what it claims to be and holds no control character a
+    terminal would obey; returns how many were checked."""
     schema = load_atom_schema()
     files = [p for p in out.rglob("*") if p.is_file() and not p.name.startswith(".")]
     for path in files:
         data = path.read_bytes()
+        assert not TERMINAL_CONTROL.search(data), f"{path}: a DEL or C1 control character"
         if path.suffix in (".rss", ".atom"):
             parsed = feedparser.parse(data)
             assert not parsed.bozo, f"{path}: {parsed.get('bozo_exception')}"

@@ -3,6 +3,8 @@
 from datetime import datetime, timezone
 from pathlib import Path
 
+import pytest
+
 from conftest import article_text
 from feedsync.model import Severity
 from feedsync.normalise import normalise, to_uri
@@ -148,3 +150,122 @@ def test_urls_are_percent_encoded_and_non_http_is_refused():
     assert to_uri("javascript:alert(1)") is None
     assert to_uri("/relative/path") is None
     assert to_uri(42) is None
+
+
+# --- control characters a terminal would obey (DEL, C1) -------------------------------------
+
+TERMINAL_CONTROLS = [chr(c) for c in range(0x7F, 0xA0)]
+# The C1 bytes Windows-1252 leaves undefined: ftfy has nothing to read them as.
+UNMAPPED_C1 = ["\x81", "\x8d", "\x8f", "\x90", "\x9d"]
+
+
+def line_of(text: str, key: str) -> int:
+    return next(n for n, line in enumerate(text.splitlines(), start=1)
+                if line.startswith(f"{key}:"))
+
+
+def no_terminal_control(text: str) -> bool:
+    return not any(0x7F <= ord(c) <= 0x9F for c in text)
+
+
+def controls_removed(problems) -> list[str]:
+    return [r for r in reasons(problems, Severity.WARNING) if "control characters (DEL" in r]
+
+
+@pytest.mark.parametrize("char", ["\x7f", *UNMAPPED_C1])
+def test_del_and_c1_controls_are_dropped_from_every_text_field_with_a_warning_naming_it(char):
+    text = article_text(f"Red{char}[31m title", excerpt=f"line{char}\none", topics=[f"A{char}I"],
+                        provider=f"Example{char} News")
+    article, problems = build(text)
+    assert article.title == "Red[31m title"
+    assert article.summary == "line\none"
+    assert article.topics == ("AI",)
+    assert article.provider.name == "Example News"
+    warned = controls_removed(problems)
+    assert sorted(warned) == sorted(
+        f"removed control characters (DEL, U+0080-U+009F) from '{key}'"
+        for key in ("title", "excerpt", "topics", "provider"))
+    lines = {p.line for p in problems if p.reason in warned}
+    assert lines == {line_of(text, k) for k in ("title", "excerpt", "topics", "provider")}
+
+
+@pytest.mark.parametrize("char", TERMINAL_CONTROLS, ids=lambda c: f"U+{ord(c):04X}")
+def test_no_del_or_c1_control_survives_in_any_field(char):
+    # Each end of the C1 range included: ftfy reads a C1 byte that Windows-1252 defines as that
+    # character (U+0080 -> €, U+009B -> ›, U+009F -> Ÿ); what it cannot read is dropped.
+    article, problems = build(article_text(f"a{char}b", excerpt=f"c{char}d", topics=[f"e{char}f"],
+                                           provider=f"g{char}h"))
+    fields = (article.title, article.summary, *article.topics, article.provider.name)
+    assert all(no_terminal_control(value) for value in fields), fields
+    if char == "\x7f" or char in UNMAPPED_C1:
+        assert fields == ("ab", "cd", "ef", "gh")
+        assert len(controls_removed(problems)) == 4
+    elif char == "\x85":  # NEL: YAML reads it as a line break, folded to a space
+        assert fields == ("a b", "c d", "e f", "g h")
+        return
+    else:
+        meant = bytes([ord(char)]).decode("cp1252")
+        assert fields == (f"a{meant}b", f"c{meant}d", f"e{meant}f", f"g{meant}h")
+        assert len([r for r in reasons(problems, Severity.WARNING) if "mojibake" in r]) == 4
+    for key in ("title", "excerpt", "topics", "provider"):
+        assert any(f"'{key}'" in r for r in reasons(problems, Severity.WARNING)), key
+
+
+def test_mojibake_holding_a_c1_byte_is_repaired_before_controls_are_dropped():
+    # '”' in UTF-8 is E2 80 9D; read as Windows-1252, 0x9D has no character and stays U+009D.
+    text = article_text("the â€œquoteâ€\x9d", topics=["â€œAIâ€\x9d"])
+    article, problems = build(text)
+    assert article.title == "the \u201cquote\u201d"
+    assert article.topics == ("\u201cAI\u201d",)
+    assert any("mojibake" in r for r in reasons(problems, Severity.WARNING))
+    assert not controls_removed(problems)
+
+
+def test_character_references_cannot_bring_a_c1_control_back():
+    refs = "a&#x81;b&#129;c&#x9D;d&#127;e&#x7f;f&#155;g&#x9b;h&#x80;i&#159;j"
+    article, problems = build(article_text(refs, excerpt=refs, topics=[refs], provider=refs))
+    # html.unescape reads references to defined Windows-1252 bytes as those characters
+    want = "abcdef\u203ag\u203ah\u20aci\u0178j"
+    assert article.title == article.summary == article.topics[0] == article.provider.name == want
+    assert len(controls_removed(problems)) == 4
+
+
+def test_ordinary_non_ascii_text_is_untouched():
+    # U+007E and U+00A1 sit either side of the range that is dropped.
+    text = "Café Müller ~ ¡Olé! ß naïve 🚀🎉 東京の天気 한국어 Ÿ € ›"
+    article, problems = build(article_text(text, excerpt=text, topics=[text], provider=text))
+    assert problems == []
+    assert article.title == article.summary == article.topics[0] == article.provider.name == text
+
+
+def test_a_blank_topic_or_provider_name_is_ignored_with_a_warning_on_its_line():
+    text = article_text(topics=["  ", "AI", "", "\t"], provider="   ")
+    article, problems = build(text)
+    assert article.topics == ("AI",) and article.provider is None
+    blank_topics = [p for p in problems if p.reason.endswith("is blank; ignored")]
+    assert [p.reason for p in blank_topics] == [
+        "topic '  ' is blank; ignored", "topic '' is blank; ignored",
+        "topic '\\t' is blank; ignored"]
+    assert {p.line for p in blank_topics} == {line_of(text, "topics")}
+    [no_name] = [p for p in problems if "'provider' has no name" in p.reason]
+    assert no_name.severity is Severity.WARNING and no_name.line == line_of(text, "provider")
+
+
+def test_a_topic_of_nothing_but_control_characters_is_blank():
+    article, problems = build(article_text(topics=["\x01\x7f\x81", "AI"]))
+    assert article.topics == ("AI",)
+    assert any("is blank; ignored" in r for r in reasons(problems, Severity.WARNING))
+
+
+def test_control_characters_in_urls_are_percent_encoded_never_kept_raw():
+    assert to_uri("https://example.com/a\x7fb") == "https://example.com/a%7Fb"
+    assert to_uri("https://example.com/\x9b[31m?q=\x81#\x9f") == (
+        "https://example.com/%C2%9B[31m?q=%C2%81#%C2%9F")
+    assert to_uri("https://exa\x9bmple.com/") is None  # not a host name (IDNA refuses it)
+    assert to_uri("https://example.com/a\x01b") == "https://example.com/ab"  # C0: removed
+
+
+def test_control_characters_in_an_id_are_dropped_as_in_text():
+    a, _ = build(article_text(id="tag:example.com,2024:\x9b42\x7f"))
+    b, _ = build(article_text(id="tag:example.com,2024:42"))
+    assert a.id == b.id == "tag:example.com,2024:42"

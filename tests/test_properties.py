@@ -3,8 +3,10 @@
 Author text goes in through YAML written by `yaml.safe_dump` (as a person's tools would write it)
 and comes back through lxml, feedparser, the RFC 4287 schema and `json`. Expected values follow
 the documented normalisation in `normalise._Field.text`, in its order: mojibake repaired
-(ftfy.fix_encoding), HTML entities decoded, characters XML 1.0 forbids removed, then whitespace
-collapsed (one-line fields) and the ends stripped; fields over `max_field_chars` are cut.
+(ftfy.fix_encoding), HTML entities decoded, characters XML 1.0 forbids and the terminal
+controls (DEL, C1) removed, then whitespace collapsed (one-line fields) and the ends stripped;
+fields over `max_field_chars` are cut. No feed ever holds a DEL or C1 character, and removing
+one is always reported.
 
 Bugs these properties found (YAML tags PyYAML cannot construct, huge numbers in RFC 2822
 dates, suffix-looking names stealing a collision slug, Greek case folding) are pinned by the
@@ -45,6 +47,9 @@ PATH = Path("article.md")
 T = TypeVar("T")
 # XML 1.0 `Char`, written independently of feedsync.
 XML_FORBIDDEN = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# DEL and C1: XML allows them, but a terminal obeys them (U+009B is CSI), so none is published.
+TERMINAL_CONTROLS = re.compile("[\x7f-\x9f]")
+TERMINAL_CONTROL_BYTES = re.compile(rb"\x7f|\xc2[\x80-\x9f]")  # the same, in UTF-8
 STRICT_XML = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
 # Internal exceptions caught by generate's per-file safety net come back as this problem.
 SAFETY_NET = "could not be read ("
@@ -78,6 +83,7 @@ FRAGMENTS = [
     "&amp;", "&lt;b&gt;", "&#1;", "&#0;", "&#x85;", "&#xD800;", "&nbsp;", "&bogus;", "&#128640;",
     "Ã©", "â€™", "Ã", "Â ", "\r\n", "\r", "\x85", "\u2028", "\u2029", "\ufeff", "\ufffe",
     "\U0010fffe", "]]>", "<![CDATA[", "<b>", "</title>", "\x00", "\x1b", "\x7f", "\x9f",
+    "\x80", "\x81", "\x9b", "\x9d", "\x9b[31m", "&#x81;", "&#155;", "&#x9D;", "&#127;", "â€\x9d",
     "---", "\n---\n", "\n...\n", "&", "#", "C++", "C#", "AT&T", " ", "\t", "\n", "\xa0",
     "\u3000", "'", '"', "\\", "/", "..", "é", "e\u0301", "🚀", "con", "ß", "İ", "ﬁ",
 ]
@@ -93,11 +99,27 @@ def documented(text: str, *, one_line: bool = True) -> str:
     text = ftfy.fix_encoding(text)
     text = html.unescape(text)
     text = XML_FORBIDDEN.sub("", text)
+    text = TERMINAL_CONTROLS.sub("", text)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = " ".join(text.split()) if one_line else text.strip()
     if len(text) > MAX_CHARS:
         text = text[:MAX_CHARS].rstrip()
     return text
+
+
+def drops_a_terminal_control(text: str) -> bool:
+    """Whether a DEL or C1 character is left for normalise to remove (after ftfy, entities)."""
+    return bool(TERMINAL_CONTROLS.search(html.unescape(ftfy.fix_encoding(text))))
+
+
+def assert_controls_reported(report: Report, key: str, text: str) -> None:
+    """Removing a DEL or C1 character from `key` is a warning naming it; none appears otherwise."""
+    expected = drops_a_terminal_control(text)
+    if expected:
+        event(f"a DEL or C1 control removed from {key}")
+    warned = any(p.severity is Severity.WARNING and "control characters (DEL" in p.reason
+                 and f"'{key}'" in p.reason for p in report.problems)
+    assert warned == expected, (key, text, [str(p) for p in report.problems])
 
 
 # feedparser repairs what it reads (feedparser/mixin.py, `pop`): text that re-encodes as Latin-1
@@ -145,6 +167,10 @@ def only(items: list[T]) -> T:
 def assert_every_feed_is_valid(out: Path) -> None:
     """RSS/Atom/OPML well-formed for lxml, feedparser without bozo, Atom valid RFC 4287, JSON."""
     schema = atom_schema()
+    for path in sorted(out.rglob("*")):
+        if path.is_file():
+            assert not TERMINAL_CONTROL_BYTES.search(path.read_bytes()), (
+                f"{path.relative_to(out)} holds a DEL or C1 control character")
     for suffix in (".rss", ".atom", ".opml"):
         for path in xml_files(out, suffix):
             try:
@@ -200,6 +226,7 @@ def test_any_author_text_is_rejected_cleanly_or_published_valid_in_every_format(
         assert_every_feed_is_valid(out)
 
         want = documented(str(held["title"]))
+        assert_controls_reported(report, "title", str(held["title"]))
         errors = [p for p in report.problems if p.severity is Severity.ERROR]
         event("published" if want else "rejected: nothing left of the title")
         if not want:  # nothing left of the title: a clean rejection of this one file
@@ -220,6 +247,9 @@ def test_any_author_text_is_rejected_cleanly_or_published_valid_in_every_format(
         item = only(json.loads((out / "all.json").read_bytes())["items"])
         assert item["title"] == want
         summary = documented(str(held.get("excerpt", "")), one_line=False)
+        assert_controls_reported(report, "excerpt", str(held.get("excerpt", "")))
+        assert_controls_reported(report, "topics", str(held["topics"][0]))
+        assert_controls_reported(report, "provider", str(held.get("provider", {}).get("name", "")))
         assert item.get("summary", "") == summary
         assert item["content_text"] == (summary or want)
         # Atom and RSS carry the excerpt as escaped HTML: unescaped, it is the text as typed.

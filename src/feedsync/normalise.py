@@ -1,9 +1,13 @@
 """Front-matter mapping -> Article, or the problems that keep it out; one helper per field.
 
-Documented normalisations. Reported as warnings: mojibake repaired (ftfy), characters XML 1.0
-forbids dropped, over-long fields cut, a time without a zone read as UTC. Silent, because real
-files are full of them: HTML entities decoded, whitespace in one-line fields collapsed, times
-converted to UTC, non-ASCII in URLs percent-encoded.
+Documented normalisations. Reported as warnings: mojibake repaired (ftfy; it also reads a C1
+byte that stands for a Windows-1252 character as that character, U+0092 -> `’`); characters
+XML 1.0 forbids dropped; DEL and the C1 controls (U+0080-U+009F) still left dropped, because
+terminals obey them (U+009B is CSI); blank topic and provider names ignored; over-long fields
+cut; a time without a zone read as UTC. Silent, because real files are full of them: HTML
+entities decoded (before the drop, so `&#x81;` cannot bring a control back), whitespace in
+one-line fields collapsed, times converted to UTC, non-ASCII, DEL and C1 in URLs
+percent-encoded (C0 controls removed), ids stripped of what text fields drop.
 """
 
 from __future__ import annotations
@@ -24,6 +28,10 @@ from feedsync import slug
 # Fixed namespace so ids are the same on every machine and every run.
 ID_NAMESPACE = uuid.UUID("6f1c9a52-3f0e-5b8e-9d7a-4e0c2b1d9f11")
 _XML_FORBIDDEN = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# XML allows DEL and C1, but no reader should show them and terminals obey them.
+_TERMINAL_CONTROLS = re.compile("[\x7f-\x9f]")
+# Both of the above in one pass: what author text never keeps.
+_DROPPED = re.compile("[^\t\n\r\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _SPACE = re.compile(r"\s+")
 _ANY_SPACE = re.compile(r"\s")
 _URI_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:\S+$")
@@ -64,10 +72,15 @@ class _Field:
             fixed = _fix_encoding(text)
         if fixed != text:
             self.warn(key, f"repaired mis-encoded text (mojibake) in '{key}'")
+        # ftfy first, so C1 bytes in mojibake are repaired rather than lost; entities before
+        # the drop, so `&#x81;` cannot bring a control character back.
         text = html.unescape(fixed)
-        cleaned = _XML_FORBIDDEN.sub("", text)
+        cleaned = _DROPPED.sub("", text)
         if cleaned != text:
-            self.warn(key, f"removed characters XML does not allow from '{key}'")
+            if _XML_FORBIDDEN.search(text):
+                self.warn(key, f"removed characters XML does not allow from '{key}'")
+            if _TERMINAL_CONTROLS.search(text):
+                self.warn(key, f"removed control characters (DEL, U+0080-U+009F) from '{key}'")
         text = cleaned.replace("\r\n", "\n").replace("\r", "\n")
         text = _SPACE.sub(" ", text).strip() if one_line else text.strip()
         if len(text) > self.max_chars:
@@ -165,7 +178,7 @@ def article_id(raw_id: object, source: str) -> str:
     the file gives a new one unless the front matter carries an `id`.
     """
     if raw_id is not None and not isinstance(raw_id, bool) and str(raw_id).strip():
-        text = _XML_FORBIDDEN.sub("", str(raw_id)).strip()
+        text = _DROPPED.sub("", str(raw_id)).strip()
         if _URI_SCHEME.match(text):
             return text
         return f"urn:uuid:{uuid.uuid5(ID_NAMESPACE, 'id:' + text)}"
@@ -204,8 +217,10 @@ def _topics(f: _Field, value: object) -> tuple[str, ...]:
             f.warn("topics", f"topic {_show(item)} is not a name; ignored")
             continue
         name = f.text("topics", item, one_line=True)
-        if name:
-            names.setdefault(slug.key(name), name)
+        if not name:
+            f.warn("topics", f"topic {_show(item)} is blank; ignored")
+            continue
+        names.setdefault(slug.key(name), name)
     return tuple(names.values())
 
 
