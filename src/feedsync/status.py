@@ -49,7 +49,6 @@ KINDS: dict[str, tuple[str, str]] = {
                " notifications again"),
     "internal": ("a run failed unexpectedly",
                  "it is retried with a full run; if this persists, report it with the log"),
-    "status_unwritable": ("the status file cannot be written", ""),
 }
 
 
@@ -103,6 +102,7 @@ class Board:
         }
         self._conditions: dict[str, Condition] = {}
         self._save_failed = False
+        self._saving = threading.Lock()  # a snapshot and its write go together: no stale file
 
     # -- what the daemon reports -------------------------------------------------------------
 
@@ -172,11 +172,11 @@ class Board:
 
     def save(self) -> None:
         """Never fails the daemon: a status is not worth stopping for (but it is logged)."""
-        data = self.snapshot()
-        body = (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode()
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            write_atomic(self.path, body)
+            with self._saving:
+                body = (json.dumps(self.snapshot(), indent=2, ensure_ascii=False) + "\n").encode()
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                write_atomic(self.path, body)
         except OSError as exc:
             if not self._save_failed:
                 log.error("cannot write the status file %s: %s; 'feedsync status' cannot see"
