@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -51,6 +52,18 @@ def read_status(out: Path) -> dict[str, Any]:
     from feedsync import status
 
     return status.read(status_path(out)) or {}
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
+    """Under CI a skip is a failure: a missing tool or missing ../shared data must not leave
+    the suite green while it checks less. Outside CI, skips stay, each with its reason."""
+    outcome = yield
+    report = outcome.get_result()
+    if os.environ.get("CI") and report.skipped and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+        report.outcome = "failed"
+        report.longrepr = f"skipped under CI, which must run every test: {reason}"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -135,12 +148,20 @@ def feedsync_process(*args: str, **popen: Any) -> Iterator[subprocess.Popen]:
             proc.wait()
 
 
-@functools.lru_cache(maxsize=1)
-def load_atom_schema():  # -> lxml.etree.RelaxNG | None
-    """RFC 4287's RELAX NG schema from ../shared/schemas (converted with rnc2rng), or None."""
+def load_atom_schema():  # -> lxml.etree.RelaxNG
+    """RFC 4287's RELAX NG schema from ../shared/schemas (converted with rnc2rng).
+
+    Absent, the calling test skips, saying so (and under CI that skip is a failure): a check
+    is never dropped silently.
+    """
     rnc = SCHEMAS / "atom.rnc"
     if not rnc.is_file():
-        return None
+        pytest.skip(f"RFC 4287 schema {rnc} is not available (test data in ../shared)")
+    return _atom_schema(rnc)
+
+
+@functools.lru_cache(maxsize=1)
+def _atom_schema(rnc: Path):  # -> lxml.etree.RelaxNG
     import rnc2rng
     from lxml import etree
 

@@ -192,7 +192,7 @@ def check_feeds(out: Path) -> int:
         if path.suffix in (".rss", ".atom"):
             parsed = feedparser.parse(data)
             assert not parsed.bozo, f"{path}: {parsed.get('bozo_exception')}"
-            if path.suffix == ".atom" and schema is not None:
+            if path.suffix == ".atom":
                 assert schema.validate(etree.fromstring(data)), f"{path}: {schema.error_log}"
         elif path.suffix == ".json":
             assert json.loads(data)["version"].startswith("https://jsonfeed.org/")
