@@ -28,12 +28,16 @@ SCHEMAS = SHARED / "schemas"
 @pytest.fixture(autouse=True, scope="session")
 def _private_cache_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """Keep the suite's caches and daemon status files (ours and any child process's) out of
-    the user's ~/.cache and ~/.local/state."""
+    the user's ~/.cache and ~/.local/state, and loopback requests away from any proxy."""
     import os
 
-    saved = {name: os.environ.get(name) for name in ("XDG_CACHE_HOME", "XDG_STATE_HOME")}
+    names = ("XDG_CACHE_HOME", "XDG_STATE_HOME", "NO_PROXY", "no_proxy")
+    saved = {name: os.environ.get(name) for name in names}
     os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("xdg-cache"))
     os.environ["XDG_STATE_HOME"] = str(tmp_path_factory.mktemp("xdg-state"))
+    # Every server the suite talks to is on loopback: an http_proxy in the environment must not
+    # carry feedparser's or urllib's requests away from it.
+    os.environ["NO_PROXY"] = os.environ["no_proxy"] = "127.0.0.1,localhost,::1"
     yield
     for name, old in saved.items():
         if old is None:
@@ -122,6 +126,37 @@ def write_article() -> Callable[..., Path]:
         return path
 
     return write
+
+
+def wait_until(condition: Callable[[], object], timeout: float = 10.0,
+               what: str = "condition") -> None:
+    """Poll until `condition()` is true: tests wait on what they expect, never on a sleep."""
+    import threading
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        threading.Event().wait(0.02)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def titles(path: Path) -> list[str]:
+    """The item titles of a feed file as feedparser reads them ([] while it does not exist)."""
+    import feedparser
+
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return []
+    return [e.title for e in feedparser.parse(data).entries]
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    """Every file under `root` by relative path: outputs compared byte for byte."""
+    return {p.relative_to(root).as_posix(): p.read_bytes()
+            for p in sorted(root.rglob("*")) if p.is_file()}
 
 
 def generate_once(content: Path, out: Path, now: datetime = FIXED_NOW, **settings: Any) -> Report:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import feedparser
 import pytest
-from conftest import FIXED_NOW, article_text
+from conftest import FIXED_NOW, article_text, tree
 
 from feedsync import cache, config, generate
 from feedsync.cli import main
@@ -48,11 +48,6 @@ def cached(content: Path, out: Path, cache_file: Path, now: datetime = FIXED_NOW
         return generate.run(c, now, state=state)
     finally:
         state.close()
-
-
-def tree(root: Path) -> dict[str, bytes]:
-    return {p.relative_to(root).as_posix(): p.read_bytes()
-            for p in sorted(root.rglob("*")) if p.is_file()}
 
 
 def stamps(root: Path) -> dict[str, tuple[int, int]]:

@@ -11,28 +11,11 @@ from pathlib import Path
 
 import feedparser
 import pytest
+from conftest import article_text, feedsync_process, read_status, status_path, titles, wait_until
 
-from conftest import article_text, feedsync_process, read_status, status_path
 from feedsync import config, status
 from feedsync.daemon import Daemon
 from feedsync.errors import FeedsyncError
-
-
-def wait_until(condition, timeout=10.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        threading.Event().wait(0.02)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-
-
-def titles(path: Path) -> list[str]:
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        return []
-    return [e.title for e in feedparser.parse(data).entries]
 
 
 def ids(path: Path) -> list[str]:

@@ -3,14 +3,9 @@
 import shutil
 from pathlib import Path
 
-from conftest import FIXED_NOW, generate_once
+from conftest import FIXED_NOW, generate_once, tree
 
 GOLDEN = Path(__file__).parent / "golden"
-
-
-def tree(root: Path) -> dict[str, bytes]:
-    return {p.relative_to(root).as_posix(): p.read_bytes()
-            for p in sorted(root.rglob("*")) if p.is_file()}
 
 
 def test_output_matches_the_golden_files_byte_for_byte(tmp_path, update_golden):

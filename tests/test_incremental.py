@@ -6,8 +6,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import feedparser
+from conftest import FIXED_NOW, article_text, tree
 
-from conftest import FIXED_NOW, article_text
 from feedsync import config, generate
 
 TOPICS = ["AI", "ai", "Robotics", "Open Source", "C++", "C ++", "Künstliche Intelligenz"]
@@ -16,11 +16,6 @@ PROVIDERS = ["Acme", "ACME", "Beta", "Gamma"]
 
 def cfg(content: Path, out: Path, **settings):
     return config.load(None, {"content_dir": content, "output_dir": out, **settings})
-
-
-def tree(root: Path) -> dict[str, bytes]:
-    return {p.relative_to(root).as_posix(): p.read_bytes()
-            for p in sorted(root.rglob("*")) if p.is_file()}
 
 
 def fresh(content: Path, tmp: Path, now) -> dict[str, bytes]:

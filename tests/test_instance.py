@@ -7,10 +7,9 @@ import sys
 import time
 
 import pytest
+from conftest import feedsync_command, feedsync_process, read_status, wait_until
 
-from conftest import feedsync_command, feedsync_process, read_status
 from feedsync import instance, status
-from test_daemon import wait_until
 
 
 def _run(tmp_path, content, out, name):

@@ -6,9 +6,9 @@ import re
 import signal
 import subprocess
 
-from conftest import feedsync_command, feedsync_process, read_status
+from conftest import feedsync_command, feedsync_process, read_status, titles, wait_until
+
 from feedsync import logs
-from test_daemon import titles, wait_until
 
 STAMPED = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ (DEBUG|INFO|WARNING|ERROR|CRITICAL) ")
 

@@ -25,8 +25,7 @@ from urllib.parse import quote
 
 import feedparser
 import pytest
-from conftest import ROOT, generate_once
-from test_daemon import wait_until
+from conftest import ROOT, generate_once, wait_until
 
 from feedsync.server import Server
 

@@ -2,7 +2,6 @@
 
 import dataclasses
 import re
-from pathlib import Path
 
 from feedsync.cli import build_parser
 from feedsync.config import Config, load

@@ -7,11 +7,9 @@ import subprocess
 
 import feedparser
 import pytest
+from conftest import feedsync_process, generate_once, read_status, wait_until
 
-from conftest import feedsync_process, generate_once, read_status
 from feedsync.server import Server
-
-from test_daemon import wait_until
 
 
 @pytest.fixture

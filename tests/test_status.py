@@ -9,9 +9,9 @@ import os
 import signal
 import subprocess
 
-from conftest import feedsync_command, feedsync_process, read_status, remount
+from conftest import feedsync_command, feedsync_process, read_status, remount, titles, wait_until
+
 from feedsync import status
-from test_daemon import titles, wait_until
 
 
 def feedsync_status(*args: str) -> subprocess.CompletedProcess:

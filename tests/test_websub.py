@@ -12,12 +12,11 @@ from collections import Counter
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from conftest import wait_until
 
 from feedsync import config, websub
 from feedsync.cli import main
 from feedsync.daemon import Daemon
-
-from test_daemon import wait_until
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
 ALL = "https://feeds.example.org/all.atom"
