@@ -29,9 +29,9 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-import synth  # noqa: E402
-
 from feedsync import config, generate, slug, status  # noqa: E402
+
+import synth  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 RUN_ID = uuid.uuid4().hex[:12]  # cached folders keep earlier probes: make every title new
@@ -74,9 +74,21 @@ def latency(workdir: Path, articles: int, edits: int) -> dict[str, float]:
     out = Path(tempfile.mkdtemp(prefix="latency-out-", dir=workdir))
     exe = Path(sys.executable).with_name("feedsync")
     cache = out.with_name(out.name + ".sqlite3")
-    proc = subprocess.Popen([str(exe), "run", "-q", "--content", str(content), "--output",
-                             str(out), "--cache", str(cache)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            str(exe),
+            "run",
+            "-q",
+            "--content",
+            str(content),
+            "--output",
+            str(out),
+            "--cache",
+            str(cache),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     rng = random.Random(7)
     samples: list[float] = []
     try:
@@ -93,9 +105,13 @@ def latency(workdir: Path, articles: int, edits: int) -> dict[str, float]:
             # The newest date as well as a new title: in a large folder an older article may sit
             # below the 50 items its provider feed shows, where no edit would ever appear.
             when = datetime.now(timezone.utc) - timedelta(seconds=1)
-            text = re.sub(r"^publishedDateTime: .*$",
-                          f"publishedDateTime: {when:%Y-%m-%dT%H:%M:%SZ}",
-                          retitle(path, token), count=1, flags=re.M)
+            text = re.sub(
+                r"^publishedDateTime: .*$",
+                f"publishedDateTime: {when:%Y-%m-%dT%H:%M:%SZ}",
+                retitle(path, token),
+                count=1,
+                flags=re.M,
+            )
             feed = provider_feed(out, path)
             started = time.perf_counter()
             save_atomically(path, text)
@@ -128,9 +144,13 @@ def latency(workdir: Path, articles: int, edits: int) -> dict[str, float]:
         shutil.rmtree(out, ignore_errors=True)
         for suffix in ("", "-wal", "-shm"):
             Path(f"{cache}{suffix}").unlink(missing_ok=True)
-    return {"edits": len(samples), "p50_ms": statistics.median(samples) * 1000,
-            "p99_ms": percentile(samples, 0.99) * 1000, "max_ms": max(samples) * 1000,
-            "peak_rss_mb": peak_mb}
+    return {
+        "edits": len(samples),
+        "p50_ms": statistics.median(samples) * 1000,
+        "p99_ms": percentile(samples, 0.99) * 1000,
+        "max_ms": max(samples) * 1000,
+        "peak_rss_mb": peak_mb,
+    }
 
 
 def edit_cost(workdir: Path, size: int, edits: int) -> dict[str, float]:
@@ -152,8 +172,13 @@ def edit_cost(workdir: Path, size: int, edits: int) -> dict[str, float]:
             # New title and the newest date: the article enters the top of every feed it is in,
             # so each edit re-renders the same kind of work whatever the folder size.
             when = now - timedelta(seconds=edits - n)
-            text = re.sub(r"^publishedDateTime: .*$", f"publishedDateTime: {when:%Y-%m-%dT%H:%M:%SZ}",
-                          retitle(path, f"Cost probe {n} {RUN_ID}"), count=1, flags=re.M)
+            text = re.sub(
+                r"^publishedDateTime: .*$",
+                f"publishedDateTime: {when:%Y-%m-%dT%H:%M:%SZ}",
+                retitle(path, f"Cost probe {n} {RUN_ID}"),
+                count=1,
+                flags=re.M,
+            )
             save_atomically(path, text)
             started = time.perf_counter()
             report = generate.run(cfg, now, state=state, changed=[path])
@@ -161,38 +186,57 @@ def edit_cost(workdir: Path, size: int, edits: int) -> dict[str, float]:
             assert report.files_read == 1 and report.written, report
     finally:
         shutil.rmtree(out, ignore_errors=True)
-    return {"size": size, "cold_s": cold, "p50_ms": statistics.median(samples) * 1000,
-            "p99_ms": percentile(samples, 0.99) * 1000}
+    return {
+        "size": size,
+        "cold_s": cold,
+        "p50_ms": statistics.median(samples) * 1000,
+        "p99_ms": percentile(samples, 0.99) * 1000,
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--articles", type=int, default=1000, help="folder size for latency")
     parser.add_argument("--edits", type=int, default=200)
-    parser.add_argument("--sizes", default="1000,10000",
-                        help="comma-separated folder sizes for the per-edit cost")
-    parser.add_argument("--workdir", type=Path,
-                        default=Path(tempfile.gettempdir()) / "feedsync-bench")
+    parser.add_argument(
+        "--sizes", default="1000,10000", help="comma-separated folder sizes for the per-edit cost"
+    )
+    parser.add_argument(
+        "--workdir", type=Path, default=Path(tempfile.gettempdir()) / "feedsync-bench"
+    )
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
 
     lat = latency(args.workdir, args.articles, args.edits)
-    print(f"edit -> feed on disk, {args.articles} articles, {lat['edits']} atomic saves,"
-          f" default debounce ({config.Config().debounce_ms} ms):")
-    print(f"  median {lat['p50_ms']:.0f} ms   p99 {lat['p99_ms']:.0f} ms"
-          f"   max {lat['max_ms']:.0f} ms   (targets: median < 250 ms, p99 < 1000 ms)")
+    print(
+        f"edit -> feed on disk, {args.articles} articles, {lat['edits']} atomic saves,"
+        f" default debounce ({config.Config().debounce_ms} ms):"
+    )
+    print(
+        f"  median {lat['p50_ms']:.0f} ms   p99 {lat['p99_ms']:.0f} ms"
+        f"   max {lat['max_ms']:.0f} ms   (targets: median < 250 ms, p99 < 1000 ms)"
+    )
 
     sizes = [int(s) for s in args.sizes.split(",")]
-    print("\ncost of one edit (incremental run, in-process, median of"
-          f" {min(args.edits, 100)} edits):")
-    print(f"  {'articles':>9}  {'cold run':>9}  {'edit p50':>9}  {'edit p99':>9}  {'vs first':>8}", flush=True)
+    print(
+        f"\ncost of one edit (incremental run, in-process, median of {min(args.edits, 100)} edits):"
+    )
+    print(
+        f"  {'articles':>9}  {'cold run':>9}  {'edit p50':>9}  {'edit p99':>9}  {'vs first':>8}",
+        flush=True,
+    )
     base = None
     for size in sizes:
         cost = edit_cost(args.workdir, size, min(args.edits, 100))
         base = base or cost["p50_ms"]
-        print(f"  {size:>9,}  {cost['cold_s']:>8.1f}s  {cost['p50_ms']:>7.1f}ms"
-              f"  {cost['p99_ms']:>7.1f}ms  {cost['p50_ms'] / base:>7.2f}x")
-    print("  (target: an edit in the largest folder costs no more than 2x one in the smallest)", flush=True)
+        print(
+            f"  {size:>9,}  {cost['cold_s']:>8.1f}s  {cost['p50_ms']:>7.1f}ms"
+            f"  {cost['p99_ms']:>7.1f}ms  {cost['p50_ms'] / base:>7.2f}x"
+        )
+    print(
+        "  (target: an edit in the largest folder costs no more than 2x one in the smallest)",
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

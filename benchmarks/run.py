@@ -33,6 +33,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 import daemon as daemon_bench  # noqa: E402
+
 import synth  # noqa: E402
 
 FLOOR = r"""
@@ -76,14 +77,15 @@ def hugo_site(content: Path, site: Path) -> None:
         "disableKinds = ['home', 'section', 'sitemap', 'robotsTXT', '404']\n"
         "[taxonomies]\n  topic = 'topics'\n  provider = 'providers'\n"
         "[outputs]\n  page = []\n  taxonomy = []\n  term = ['RSS']\n"
-        "[services.rss]\n  limit = 50\n")
+        "[services.rss]\n  limit = 50\n"
+    )
     for path in content.rglob("*.md"):
         text = path.read_text(encoding="utf-8")
         if "published: true" not in text:
             continue
         provider = re.search(r"^  name: (.+)$", text, re.M).group(1)
         text = text.replace("publishedDateTime:", "date:", 1)
-        text = text.replace("\n---\n", f"\nproviders: [\"{provider}\"]\n---\n", 1)
+        text = text.replace("\n---\n", f'\nproviders: ["{provider}"]\n---\n', 1)
         (site / "content/posts" / path.name).write_text(text, encoding="utf-8")
 
 
@@ -94,8 +96,9 @@ def main() -> None:
     parser.add_argument("--edits", type=int, default=200, help="daemon edits per size")
     parser.add_argument("--no-daemon", action="store_true", help="skip the daemon scenario")
     parser.add_argument("--json", type=Path, default=Path("benchmark-results.json"))
-    parser.add_argument("--workdir", type=Path,
-                        default=Path(tempfile.gettempdir()) / "feedsync-bench")
+    parser.add_argument(
+        "--workdir", type=Path, default=Path(tempfile.gettempdir()) / "feedsync-bench"
+    )
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
     exe = str(Path(sys.executable).with_name("feedsync"))
@@ -106,11 +109,21 @@ def main() -> None:
         content = synth.make_folder(args.workdir / f"content-{size}", size)
         out = args.workdir / f"out-{size}"
         row: dict[str, object] = {}
-        row["floor"] = repeat(args.repeat, lambda: timed([sys.executable, "-c", FLOOR,
-                                                          str(content)]))
+        row["floor"] = repeat(
+            args.repeat, lambda: timed([sys.executable, "-c", FLOOR, str(content)])
+        )
         cache = args.workdir / f"cache-{size}.sqlite3"
-        generate = [exe, "generate", "-q", "--content", str(content), "--output", str(out),
-                    "--cache", str(cache)]
+        generate = [
+            exe,
+            "generate",
+            "-q",
+            "--content",
+            str(content),
+            "--output",
+            str(out),
+            "--cache",
+            str(cache),
+        ]
 
         def empty(*paths: Path) -> None:
             for path in paths:
@@ -121,32 +134,55 @@ def main() -> None:
         rss_only = args.workdir / "rss-only.yaml"
         rss_only.write_text("formats: [rss]\n")
         out_rss, cache_rss = args.workdir / f"out-rss-{size}", args.workdir / f"cache-rss-{size}"
-        row["cold rss"] = repeat(args.repeat, lambda: timed(
-            [exe, "generate", "-q", "--config", str(rss_only), "--content", str(content),
-             "--output", str(out_rss), "--cache", str(cache_rss)]),
-            prepare=lambda: empty(out_rss, cache_rss))
+        row["cold rss"] = repeat(
+            args.repeat,
+            lambda: timed(
+                [
+                    exe,
+                    "generate",
+                    "-q",
+                    "--config",
+                    str(rss_only),
+                    "--content",
+                    str(content),
+                    "--output",
+                    str(out_rss),
+                    "--cache",
+                    str(cache_rss),
+                ]
+            ),
+            prepare=lambda: empty(out_rss, cache_rss),
+        )
         empty(out_rss, cache_rss)
-        row["cold"] = repeat(args.repeat, lambda: timed(generate),
-                             prepare=lambda: empty(out, cache))
+        row["cold"] = repeat(
+            args.repeat, lambda: timed(generate), prepare=lambda: empty(out, cache)
+        )
         row["no-op"] = repeat(args.repeat, lambda: timed(generate))
         victim = sorted(content.rglob("*.md"))[0]
         counter = iter(range(10**9))
 
         def edit() -> None:
-            daemon_bench.save_atomically(victim, daemon_bench.retitle(
-                victim, f"Edited {next(counter)} {daemon_bench.RUN_ID}"))
+            daemon_bench.save_atomically(
+                victim,
+                daemon_bench.retitle(victim, f"Edited {next(counter)} {daemon_bench.RUN_ID}"),
+            )
 
         row["one edit"] = repeat(args.repeat, lambda: timed(generate), prepare=edit)
         if not args.no_daemon:
             lat = daemon_bench.latency(args.workdir, size, args.edits)
-            row["daemon"] = {"p50_ms": lat["p50_ms"], "p99_ms": lat["p99_ms"],
-                             "peak_rss_mb": lat["peak_rss_mb"]}
+            row["daemon"] = {
+                "p50_ms": lat["p50_ms"],
+                "p99_ms": lat["p99_ms"],
+                "peak_rss_mb": lat["peak_rss_mb"],
+            }
         if hugo:
             site = args.workdir / f"hugo-{size}"
             hugo_site(content, site)
-            row["hugo"] = repeat(args.repeat, lambda: timed(
-                [hugo, "--quiet", "-s", str(site), "-d", str(site / "public")]),
-                prepare=lambda: shutil.rmtree(site / "public", ignore_errors=True))
+            row["hugo"] = repeat(
+                args.repeat,
+                lambda: timed([hugo, "--quiet", "-s", str(site), "-d", str(site / "public")]),
+                prepare=lambda: shutil.rmtree(site / "public", ignore_errors=True),
+            )
         results[str(size)] = row
         print_table(size, row, hugo is not None)
 
@@ -164,16 +200,22 @@ def print_table(size: int, row: dict[str, object], have_hugo: bool) -> None:
                 print("  hugo       (not installed: apt-get install hugo)")
             continue
         r = row[name]
-        print(f"  {name:<10} {r['best_s']:>7.2f}s {r['median_s']:>7.2f}s"  # type: ignore[index]
-              f" {r['median_s'] / floor:>8.2f}x {r['peak_rss_mb']:>7.0f}MB")  # type: ignore[index]
+        print(
+            f"  {name:<10} {r['best_s']:>7.2f}s {r['median_s']:>7.2f}s"  # type: ignore[index]
+            f" {r['median_s'] / floor:>8.2f}x {r['peak_rss_mb']:>7.0f}MB"
+        )  # type: ignore[index]
     if "daemon" in row:
         d = row["daemon"]
-        print(f"  {'daemon':<10} edit -> feed p50 {d['p50_ms']:.0f} ms,"  # type: ignore[index]
-              f" p99 {d['p99_ms']:.0f} ms, peak RSS {d['peak_rss_mb']:.0f} MB")  # type: ignore[index]
+        print(
+            f"  {'daemon':<10} edit -> feed p50 {d['p50_ms']:.0f} ms,"  # type: ignore[index]
+            f" p99 {d['p99_ms']:.0f} ms, peak RSS {d['peak_rss_mb']:.0f} MB"
+        )  # type: ignore[index]
     if "hugo" in row:
         hugo = row["hugo"]["median_s"]  # type: ignore[index]
-        print(f"  cold vs hugo: {row['cold']['median_s'] / hugo:.2f}x"  # type: ignore[index]
-              f" (RSS only: {row['cold rss']['median_s'] / hugo:.2f}x)")  # type: ignore[index]
+        print(
+            f"  cold vs hugo: {row['cold']['median_s'] / hugo:.2f}x"  # type: ignore[index]
+            f" (RSS only: {row['cold rss']['median_s'] / hugo:.2f}x)"
+        )  # type: ignore[index]
     if size in TARGETS:
         print_targets(size, row)
     sys.stdout.flush()
@@ -199,12 +241,27 @@ def print_targets(size: int, row: dict[str, object]) -> None:
         checks.append(("cold / hugo", f"{ratio:.3f}x", "<= 1.0x", ratio <= 1.0))
     if "daemon" in row:
         d = row["daemon"]
-        checks.append(("daemon p50", f"{d['p50_ms']:.0f} ms", "< 250 ms",  # type: ignore[index]
-                       d["p50_ms"] < 250))  # type: ignore[index]
-        checks.append(("daemon p99", f"{d['p99_ms']:.0f} ms", "< 1000 ms",  # type: ignore[index]
-                       d["p99_ms"] < 1000))  # type: ignore[index]
-    peak = max(r["peak_rss_mb"] for k, r in row.items()  # type: ignore[index]
-               if k not in ("floor", "hugo"))
+        checks.append(
+            (
+                "daemon p50",
+                f"{d['p50_ms']:.0f} ms",
+                "< 250 ms",  # type: ignore[index]
+                d["p50_ms"] < 250,
+            )
+        )  # type: ignore[index]
+        checks.append(
+            (
+                "daemon p99",
+                f"{d['p99_ms']:.0f} ms",
+                "< 1000 ms",  # type: ignore[index]
+                d["p99_ms"] < 1000,
+            )
+        )  # type: ignore[index]
+    peak = max(
+        r["peak_rss_mb"]
+        for k, r in row.items()  # type: ignore[index]
+        if k not in ("floor", "hugo")
+    )
     checks.append(("peak RSS", f"{peak:.0f} MB", f"<= {t['rss_mb']} MB", peak <= t["rss_mb"]))
     print(f"  targets at {size:,}:")
     for what, got, want, ok in checks:

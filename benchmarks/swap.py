@@ -33,9 +33,9 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import synth  # noqa: E402
-
 from feedsync import config, status  # noqa: E402
+
+import synth  # noqa: E402
 
 RUN_ID = uuid.uuid4().hex[:8]
 
@@ -47,10 +47,14 @@ def _changed_release(source: Path, target: Path, token: str) -> None:
         text = path.read_text(encoding="utf-8")
         if "published: true" in text and "publishedDateTime: 202" in text:
             when = datetime.now(timezone.utc) - timedelta(seconds=1)
-            text = re.sub(r'^title: .*$', f'title: "{token}"', text, count=1, flags=re.M)
-            text = re.sub(r"^publishedDateTime: .*$",
-                          f"publishedDateTime: {when:%Y-%m-%dT%H:%M:%SZ}", text, count=1,
-                          flags=re.M)
+            text = re.sub(r"^title: .*$", f'title: "{token}"', text, count=1, flags=re.M)
+            text = re.sub(
+                r"^publishedDateTime: .*$",
+                f"publishedDateTime: {when:%Y-%m-%dT%H:%M:%SZ}",
+                text,
+                count=1,
+                flags=re.M,
+            )
             path.write_text(text, encoding="utf-8")
             return
     raise SystemExit("no published article to change")
@@ -71,9 +75,22 @@ def _wait_for(url: str, needle: bytes, started: float, limit: float = 30.0) -> f
 
 def _daemon(content: Path, out: Path, cache: Path, log: Path) -> tuple[subprocess.Popen, str]:
     exe = Path(sys.executable).with_name("feedsync")
-    proc = subprocess.Popen([str(exe), "run", "--serve", "127.0.0.1:0", "--content",
-                             str(content), "--output", str(out), "--cache", str(cache)],
-                            stdout=log.open("w"), stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [
+            str(exe),
+            "run",
+            "--serve",
+            "127.0.0.1:0",
+            "--content",
+            str(content),
+            "--output",
+            str(out),
+            "--cache",
+            str(cache),
+        ],
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+    )
     status_file = config.load(None, {"output_dir": out}).status_path
     deadline = time.monotonic() + 1800
     while True:
@@ -137,22 +154,28 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--articles", type=int, default=10_000)
     parser.add_argument("--swaps", type=int, default=3)
-    parser.add_argument("--workdir", type=Path,
-                        default=Path(tempfile.gettempdir()) / "feedsync-bench")
+    parser.add_argument(
+        "--workdir", type=Path, default=Path(tempfile.gettempdir()) / "feedsync-bench"
+    )
     parser.add_argument("--json", action="store_true", help="also print the figures as JSON")
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
     random.seed(0)
     figures = {}
-    print(f"swap -> new content in the served feed, {args.articles:,} articles,"
-          f" {args.swaps} swaps each (target: < 2 s; files read: 1)")
+    print(
+        f"swap -> new content in the served feed, {args.articles:,} articles,"
+        f" {args.swaps} swaps each (target: < 2 s; files read: 1)"
+    )
     for kind in ("symlink", "rename"):
         results = measure(kind, args.workdir, args.articles, args.swaps)
         times = [s for s, _ in results]
         reads = [r for _, r in results]
         figures[kind] = {"seconds": times, "files_read": reads}
-        print(f"  {kind:>8}: median {statistics.median(times) * 1000:.0f} ms,"
-              f" max {max(times) * 1000:.0f} ms; files read after the swap: {reads}", flush=True)
+        print(
+            f"  {kind:>8}: median {statistics.median(times) * 1000:.0f} ms,"
+            f" max {max(times) * 1000:.0f} ms; files read after the swap: {reads}",
+            flush=True,
+        )
     if args.json:
         print(json.dumps(figures))
 

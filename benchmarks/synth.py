@@ -10,9 +10,11 @@ import random
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-WORDS = ("data model cloud robot climate energy open source policy market chip vision "
-         "speech privacy ethics health city bank labour school music game space ocean "
-         "Künstliche Intelligenz café naïve résumé 人工智能 données über").split()
+WORDS = (
+    "data model cloud robot climate energy open source policy market chip vision "
+    "speech privacy ethics health city bank labour school music game space ocean "
+    "Künstliche Intelligenz café naïve résumé 人工智能 données über"
+).split()
 EPOCH = datetime(2021, 1, 1, tzinfo=timezone.utc)
 
 

@@ -86,10 +86,21 @@ def default_path(cfg: Config) -> Path:
 
 def fingerprint(cfg: Config) -> str:
     """Everything that changes what a file reads as or a feed renders as; a change starts over."""
-    relevant = (SCHEMA, __version__, str(cfg.content_dir.absolute()),
-                str(cfg.output_dir.absolute()), cfg.base_url, cfg.site_title, cfg.site_url,
-                cfg.patterns, cfg.max_items, cfg.max_file_bytes, cfg.max_field_chars,
-                cfg.formats, cfg.websub_hub)
+    relevant = (
+        SCHEMA,
+        __version__,
+        str(cfg.content_dir.absolute()),
+        str(cfg.output_dir.absolute()),
+        cfg.base_url,
+        cfg.site_title,
+        cfg.site_url,
+        cfg.patterns,
+        cfg.max_items,
+        cfg.max_file_bytes,
+        cfg.max_field_chars,
+        cfg.formats,
+        cfg.websub_hub,
+    )
     return hashlib.sha256(repr(relevant).encode("utf-8", "surrogateescape")).hexdigest()
 
 
@@ -122,12 +133,13 @@ def _remove(path: Path) -> None:
 
 
 def _connect(path: Path, wanted: str) -> sqlite3.Connection:
-    db = sqlite3.connect(path, timeout=LOCK_WAIT_SECONDS, isolation_level=None,
-                         check_same_thread=False)
+    db = sqlite3.connect(
+        path, timeout=LOCK_WAIT_SECONDS, isolation_level=None, check_same_thread=False
+    )
     try:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")  # a lost last run is re-done, never corrupt
-        db.execute("PRAGMA cache_size=-32768")    # 32 MB of pages: bounded memory
+        db.execute("PRAGMA cache_size=-32768")  # 32 MB of pages: bounded memory
         db.execute("BEGIN IMMEDIATE")  # one writer at a time; waits for another feedsync
         try:
             tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master")}
@@ -137,10 +149,12 @@ def _connect(path: Path, wanted: str) -> sqlite3.Connection:
                 found = row[0] if row else None
             if found != wanted:
                 if tables:
-                    log.warning("cache %s is from other settings or another version;"
-                                " rebuilding it", path)
-                for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type='table'"
-                                          " AND name NOT LIKE 'sqlite_%'").fetchall():
+                    log.warning(
+                        "cache %s is from other settings or another version; rebuilding it", path
+                    )
+                for (name,) in db.execute(
+                    "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'"
+                ).fetchall():
                     db.execute(f'DROP TABLE "{name}"')
                 create(db)
                 db.execute("INSERT OR REPLACE INTO meta VALUES ('config', ?)", (wanted,))
@@ -165,25 +179,34 @@ def open_cache(cfg: Config, path: Path | None = None) -> sqlite3.Connection:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        log.warning("cannot create the cache folder %s (%s); running without a cache",
-                    path.parent, exc.strerror or exc)
+        log.warning(
+            "cannot create the cache folder %s (%s); running without a cache",
+            path.parent,
+            exc.strerror or exc,
+        )
         return memory()
+    reason: sqlite3.Error | None = None
     for attempt in range(2):
         try:
             return _connect(path, wanted)
-        except sqlite3.OperationalError as exc:
-            if "locked" in str(exc) or "busy" in str(exc):
-                log.warning("cache %s is in use by another feedsync; this run reads every"
-                            " file itself", path)
+        except sqlite3.DatabaseError as exc:  # not a database, damaged, or busy
+            if busy(exc):
+                log.warning(
+                    "cache %s is in use by another feedsync; this run reads every file itself", path
+                )
                 return memory()
-            reason = exc
-        except sqlite3.DatabaseError as exc:  # not a database, or damaged
             reason = exc
         if attempt == 0:
             log.warning("cache %s cannot be used (%s); rebuilding it", path, reason)
             _remove(path)
     log.warning("cache %s cannot be rebuilt (%s); running without a cache", path, reason)
     return memory()
+
+
+def busy(exc: sqlite3.Error) -> bool:
+    """Another connection holds the database (SQLITE_BUSY or SQLITE_LOCKED, by error code)."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
 def discard(db: sqlite3.Connection) -> None:

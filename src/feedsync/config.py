@@ -55,8 +55,9 @@ class Config:
         """
         if self.status_file is not None:
             return self.status_file
-        key = hashlib.blake2b(str(self.output_dir.absolute()).encode("utf-8", "surrogateescape"),
-                              digest_size=8).hexdigest()
+        key = hashlib.blake2b(
+            str(self.output_dir.absolute()).encode("utf-8", "surrogateescape"), digest_size=8
+        ).hexdigest()
         return state_folder() / f"{key}.status.json"
 
     @property
@@ -190,7 +191,9 @@ def load(path: Path | None, overrides: Mapping[str, object] | None = None) -> Co
         except yaml.YAMLError as exc:
             raise FeedsyncError(f"{path}: not valid YAML: {exc}".replace("\n", " "))
         if loaded is not None and not isinstance(loaded, dict):
-            raise FeedsyncError(f"{path}: expected a mapping of settings, got {type(loaded).__name__}")
+            raise FeedsyncError(
+                f"{path}: expected a mapping of settings, got {type(loaded).__name__}"
+            )
         raw = dict(loaded or {})
     for key, value in (overrides or {}).items():
         if value is not None:
@@ -201,14 +204,18 @@ def load(path: Path | None, overrides: Mapping[str, object] | None = None) -> Co
     content = Path(values.get("content_dir", defaults.content_dir)).absolute()
     output = Path(values.get("output_dir", defaults.output_dir)).absolute()
     if content == output or content.is_relative_to(output):
-        errors.append(f"output_dir: {output} holds the content folder; feedsync would write"
-                      " among the articles. Choose a separate folder")
+        errors.append(
+            f"output_dir: {output} holds the content folder; feedsync would write"
+            " among the articles. Choose a separate folder"
+        )
     cache_file = values.get("cache_file")
     if cache_file is not None:
         where_cache = Path(cache_file).absolute()
         if where_cache.is_relative_to(content) or where_cache.is_relative_to(output):
-            errors.append(f"cache_file: {where_cache} is inside the content or output folder;"
-                          " keep the cache elsewhere (the default is under ~/.cache/feedsync)")
+            errors.append(
+                f"cache_file: {where_cache} is inside the content or output folder;"
+                " keep the cache elsewhere (the default is under ~/.cache/feedsync)"
+            )
     if errors:
         where = f"{path}: " if path is not None else ""
         raise FeedsyncError(f"{where}bad configuration: " + "; ".join(errors))

@@ -56,9 +56,15 @@ def utc_now() -> datetime:
 class Daemon:
     """The long-running mode; `run()` blocks until `stop()` (or a signal) and returns 0."""
 
-    def __init__(self, cfg: Config, *, reload: Callable[[], Config] | None = None,
-                 clock: Clock = utc_now, serve: tuple[str, int] | None = None,
-                 config_file: Path | None = None) -> None:
+    def __init__(
+        self,
+        cfg: Config,
+        *,
+        reload: Callable[[], Config] | None = None,
+        clock: Clock = utc_now,
+        serve: tuple[str, int] | None = None,
+        config_file: Path | None = None,
+    ) -> None:
         self.cfg = cfg
         self.board = status.Board(cfg, config_file=config_file)
         self._lock_held: instance.Lock | None = None
@@ -136,10 +142,14 @@ class Daemon:
             self.watcher.stop()
         self._generation += 1
         generation = self._generation
-        self.watcher = Watcher(self.cfg.content_dir, lambda p: self.record(p, generation),
-                               mode=self.cfg.watcher, poll_seconds=self.cfg.poll_seconds,
-                               ignore_folders=[self.cfg.output_dir],
-                               ignore_files=[self.cfg.status_path])
+        self.watcher = Watcher(
+            self.cfg.content_dir,
+            lambda p: self.record(p, generation),
+            mode=self.cfg.watcher,
+            poll_seconds=self.cfg.poll_seconds,
+            ignore_folders=[self.cfg.output_dir],
+            ignore_files=[self.cfg.status_path],
+        )
         try:
             self.watcher.start()
         except OSError as exc:
@@ -156,8 +166,11 @@ class Daemon:
         log.info("watching %s (%s)", where, self.watcher.kind)
         self.board.update(watcher=self.watcher.kind)
         if self.watcher.fallback is not None:
-            self.board.set("watcher", f"{self.watcher.fallback}; polling every"
-                                      f" {self.cfg.poll_seconds}s", self._clock())
+            self.board.set(
+                "watcher",
+                f"{self.watcher.fallback}; polling every {self.cfg.poll_seconds}s",
+                self._clock(),
+            )
         else:
             self.board.clear("watcher")
 
@@ -168,11 +181,15 @@ class Daemon:
             return
         if now_id is None:
             if not self.board.has("content_missing"):
-                log.error("content folder %s is gone; every feed is kept as it is until it is"
-                          " back", self.cfg.content_dir)
-                self.board.set("content_missing",
-                               f"{self.cfg.content_dir} does not exist or is not a folder",
-                               self._clock())
+                log.error(
+                    "content folder %s is gone; every feed is kept as it is until it is back",
+                    self.cfg.content_dir,
+                )
+                self.board.set(
+                    "content_missing",
+                    f"{self.cfg.content_dir} does not exist or is not a folder",
+                    self._clock(),
+                )
             if self.watcher is not None:
                 self.watcher.stop()
                 self.watcher = None
@@ -181,11 +198,14 @@ class Daemon:
             self._watched = None
             return
         if self._watched is not None and now_id[0] != self._watched[0]:
-            log.info("content folder %s now leads to %s (was %s); following it",
-                     self.cfg.content_dir, now_id[0], self._watched[0])
+            log.info(
+                "content folder %s now leads to %s (was %s); following it",
+                self.cfg.content_dir,
+                now_id[0],
+                self._watched[0],
+            )
         elif self._watched is not None and now_id != self._watched:
-            log.info("content folder %s was replaced; following the new one",
-                     self.cfg.content_dir)
+            log.info("content folder %s was replaced; following the new one", self.cfg.content_dir)
         elif self._watched is None:
             log.info("content folder %s is back", self.cfg.content_dir)
         else:
@@ -198,9 +218,15 @@ class Daemon:
 
     def _start_scheduler(self) -> None:
         self.scheduler = BackgroundScheduler(timezone=timezone.utc)
-        self.scheduler.add_job(self.request_full, "interval", id="reconcile",
-                               seconds=self.cfg.reconcile_seconds, max_instances=1,
-                               coalesce=True, misfire_grace_time=None)
+        self.scheduler.add_job(
+            self.request_full,
+            "interval",
+            id="reconcile",
+            seconds=self.cfg.reconcile_seconds,
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,
+        )
         self.scheduler.start()
 
     def _schedule_publish(self, due: datetime | None) -> None:
@@ -211,8 +237,15 @@ class Daemon:
             if self.scheduler.get_job("publish"):
                 self.scheduler.remove_job("publish")
             return
-        self.scheduler.add_job(self.publish_due, "date", id="publish", run_date=due,
-                               replace_existing=True, misfire_grace_time=None, coalesce=True)
+        self.scheduler.add_job(
+            self.publish_due,
+            "date",
+            id="publish",
+            run_date=due,
+            replace_existing=True,
+            misfire_grace_time=None,
+            coalesce=True,
+        )
 
     def publish_due(self) -> None:
         """The clock passed an embargo: a run with no changed paths re-selects by time."""
@@ -224,8 +257,9 @@ class Daemon:
             self.publisher = None
         self.board.clear("websub")
         if self.cfg.websub_hub:
-            self.publisher = websub.Publisher(self.cfg.websub_hub, clock=self._clock,
-                                              on_change=self._hub_changed)
+            self.publisher = websub.Publisher(
+                self.cfg.websub_hub, clock=self._clock, on_change=self._hub_changed
+            )
 
     def _hub_changed(self) -> None:
         """From the publisher's thread: the hub started or stopped failing."""
@@ -236,8 +270,12 @@ class Daemon:
         if health.failing_since is None:
             self.board.clear("websub")
             return
-        self.board.set("websub", f"{health.hub}: {health.last_error}", health.failing_since,
-                       given_up=health.given_up)
+        self.board.set(
+            "websub",
+            f"{health.hub}: {health.last_error}",
+            health.failing_since,
+            given_up=health.given_up,
+        )
 
     def _shutdown(self) -> None:
         if self.publisher is not None:
@@ -270,9 +308,15 @@ class Daemon:
         started = time.monotonic()
         now = self._clock()
         try:
-            report = generate.run(self.cfg, now, state=self.state, changed=changed,
-                                  cancel=self._stopping.is_set, parallel=changed is None,
-                                  relink=relink)
+            report = generate.run(
+                self.cfg,
+                now,
+                state=self.state,
+                changed=changed,
+                cancel=self._stopping.is_set,
+                parallel=changed is None,
+                relink=relink,
+            )
             if changed is None and not report.written and not report.removed:
                 writer.probe(self.cfg.output_dir)  # nothing to write: could it have been?
         except generate.Interrupted:
@@ -283,8 +327,12 @@ class Daemon:
             return
         except FeedsyncError as exc:  # e.g. the content folder vanished: keep every feed
             if identity(self.cfg.content_dir) is None:
-                self._failed("content_missing", f"{exc}; feeds are kept as they are until it"
-                                                f" is back", now, retry=False)
+                self._failed(
+                    "content_missing",
+                    f"{exc}; feeds are kept as they are until it is back",
+                    now,
+                    retry=False,
+                )
             else:
                 self._failed("internal", str(exc), now, retry=True)
             return
@@ -303,17 +351,27 @@ class Daemon:
             # The index is long-lived: keep the cyclic GC from re-scanning it after every edit.
             gc.freeze()
         elapsed = time.monotonic() - started
-        log.info("%s (%.0f ms)", report.summary(), elapsed * 1000,
-                 extra={"files_read": report.files_read, "written": len(report.written),
-                        "unchanged": len(report.unchanged), "removed": len(report.removed),
-                        "files_with_errors": report.files_with_errors,
-                        "ms": round(elapsed * 1000)})
+        log.info(
+            "%s (%.0f ms)",
+            report.summary(),
+            elapsed * 1000,
+            extra={
+                "files_read": report.files_read,
+                "written": len(report.written),
+                "unchanged": len(report.unchanged),
+                "removed": len(report.removed),
+                "files_with_errors": report.files_with_errors,
+                "ms": round(elapsed * 1000),
+            },
+        )
         self._schedule_publish(report.next_due)
         if self.publisher is not None and report.written:
-            self.publisher.notify(websub.feed_urls(self.cfg.base_url, report.written,
-                                                   render.EXTENSIONS.values()))
-        self.board.ran(report, now, elapsed, self.state.index.article_count,
-                       self.state.index.errors())
+            self.publisher.notify(
+                websub.feed_urls(self.cfg.base_url, report.written, render.EXTENSIONS.values())
+            )
+        self.board.ran(
+            report, now, elapsed, self.state.index.article_count, self.state.index.errors()
+        )
 
     def _take(self) -> tuple[set[Path] | None, bool]:
         """The work gathered so far: changed paths (None: walk everything), reload asked."""
@@ -335,8 +393,9 @@ class Daemon:
             if not self._pending:
                 return 0.0
             now = time.monotonic()
-            return max(0.0, min(self._last_event + debounce, self._first_event + MAX_BATCH_WAIT)
-                       - now)
+            return max(
+                0.0, min(self._last_event + debounce, self._first_event + MAX_BATCH_WAIT) - now
+            )
 
     def _do_reload(self) -> None:
         if self._reload is None:
@@ -381,13 +440,20 @@ class Daemon:
         host = (parts.hostname or "").lower()
         bound_host, bound_port = self._serve or ("", 0)
         local = {"127.0.0.1", "localhost", "::1"}
-        same_host = (host == bound_host.lower() or bound_host in ("0.0.0.0", "::")
-                     or (host in local and bound_host in local))
+        same_host = (
+            host == bound_host.lower()
+            or bound_host in ("0.0.0.0", "::")
+            or (host in local and bound_host in local)
+        )
         if not same_host or port != self.server.port:
-            log.warning("serving at %s, but base_url is %s: feeds' self links and feeds.opml"
-                        " point there. That is right behind a proxy that forwards it here;"
-                        " otherwise set base_url to %s", self.server.url, self.cfg.base_url,
-                        self.server.url)
+            log.warning(
+                "serving at %s, but base_url is %s: feeds' self links and feeds.opml"
+                " point there. That is right behind a proxy that forwards it here;"
+                " otherwise set base_url to %s",
+                self.server.url,
+                self.cfg.base_url,
+                self.server.url,
+            )
 
     def _watchdog(self) -> None:
         """Threads that must not die: re-arm what did, and say so."""
@@ -430,8 +496,9 @@ class Daemon:
                 self._wake.wait(timeout)
                 self._check_folder()
                 self._watchdog()
-                if not self._wake.is_set() and (self._retry_at is None
-                                                or time.monotonic() < self._retry_at):
+                if not self._wake.is_set() and (
+                    self._retry_at is None or time.monotonic() < self._retry_at
+                ):
                     continue  # only the timer: nothing to do
                 while (delay := self._quiet_enough()) > 0 and not self._stopping.is_set():
                     self._stopping.wait(delay)

@@ -10,11 +10,11 @@ import functools
 import html
 from collections.abc import Iterable, Sequence
 from email.utils import format_datetime
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-from typing import TYPE_CHECKING
-
 from feedsync.model import INDEX_PAGE, OPML_FILE, FeedKind, Listing
+
 if TYPE_CHECKING:
     from lxml import etree
 
@@ -34,8 +34,10 @@ col.name{width:38%}col.items{width:9%}col.newest{width:23%}
 """.strip()
 
 
-_COLUMNS = ('<colgroup><col class="name"><col class="items"><col class="newest"><col></colgroup>'
-            '<tr><th>Feed</th><th class="n">Items</th><th>Newest item</th><th>Formats</th></tr>')
+_COLUMNS = (
+    '<colgroup><col class="name"><col class="items"><col class="newest"><col></colgroup>'
+    '<tr><th>Feed</th><th class="n">Items</th><th>Newest item</th><th>Formats</th></tr>'
+)
 
 
 def _ordered(feeds: Iterable[Listing]) -> tuple[Listing | None, dict[FeedKind, list[Listing]]]:
@@ -81,14 +83,25 @@ def index_html(feeds: Iterable[Listing], site: Site, formats: Sequence[str]) -> 
             f' ({FORMAT_NAMES[fmt]})" href="{esc(url_for(site, file_name(everything, fmt)))}">'
             for fmt in formats
         ]
-    head += [f'<link rel="outline" type="text/x-opml" title="All feeds (OPML)" href="{OPML}">',
-             f"<style>{_STYLE}</style>", "</head>", "<body>"]
-    body = [f"<h1>{esc(site.title)}</h1>",
-            '<p class="lead">Subscribe to everything, a topic or a provider in your feed reader,'
-            f' or import <a href="{OPML}">all feeds as OPML</a>.</p>']
+    head += [
+        f'<link rel="outline" type="text/x-opml" title="All feeds (OPML)" href="{OPML}">',
+        f"<style>{_STYLE}</style>",
+        "</head>",
+        "<body>",
+    ]
+    body = [
+        f"<h1>{esc(site.title)}</h1>",
+        '<p class="lead">Subscribe to everything, a topic or a provider in your feed reader,'
+        f' or import <a href="{OPML}">all feeds as OPML</a>.</p>',
+    ]
     if everything is not None:
-        body += ["<h2>Everything</h2>", "<table>",
-                 _COLUMNS, _row(everything, "All articles", tuple(formats)), "</table>"]
+        body += [
+            "<h2>Everything</h2>",
+            "<table>",
+            _COLUMNS,
+            _row(everything, "All articles", tuple(formats)),
+            "</table>",
+        ]
     for kind, heading in SECTIONS:
         members = groups[kind]
         body += [f"<h2>{heading} ({len(members)})</h2>"]
@@ -104,8 +117,10 @@ def index_html(feeds: Iterable[Listing], site: Site, formats: Sequence[str]) -> 
 
 @functools.lru_cache(maxsize=8192)  # an edit changes a few rows of a page of thousands
 def _row(feed: Listing, name: str, formats: Sequence[str]) -> str:
-    return (f"<tr><td>{html.escape(name)}</td><td class=\"n\">{feed.count}</td>"
-            f"<td>{_newest(feed)}</td><td>{_links(feed, formats)}</td></tr>")
+    return (
+        f'<tr><td>{html.escape(name)}</td><td class="n">{feed.count}</td>'
+        f"<td>{_newest(feed)}</td><td>{_links(feed, formats)}</td></tr>"
+    )
 
 
 def opml(feeds: Iterable[Listing], site: Site, formats: Sequence[str]) -> bytes:
@@ -122,9 +137,15 @@ def opml(feeds: Iterable[Listing], site: Site, formats: Sequence[str]) -> bytes:
     body = etree.SubElement(root, "body")
 
     def outline(parent: etree._Element, feed: Listing, text: str) -> None:
-        etree.SubElement(parent, "outline", text=text, title=text, type="rss",
-                         xmlUrl=url_for(site, file_name(feed, fmt)),
-                         htmlUrl=feed.link or site.home_url)
+        etree.SubElement(
+            parent,
+            "outline",
+            text=text,
+            title=text,
+            type="rss",
+            xmlUrl=url_for(site, file_name(feed, fmt)),
+            htmlUrl=feed.link or site.home_url,
+        )
 
     if everything is not None:
         outline(body, everything, feed_title(everything, site))

@@ -16,18 +16,27 @@ import marshal
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from feedsync import cache, scan, select, writer
 from feedsync.config import Config
 from feedsync.errors import OutputError
 from feedsync.index import ALL, Entry, Index, Ref, entry_of
-from feedsync.model import (EXTENSIONS, INDEX_PAGE, OPML_FILE, Article, FeedKind, Listing,
-                            Problem, Report, Severity)
+from feedsync.model import (
+    EXTENSIONS,
+    INDEX_PAGE,
+    OPML_FILE,
+    Article,
+    FeedKind,
+    Listing,
+    Problem,
+    Report,
+    Severity,
+)
 from feedsync.scan import Stamp
 
 if TYPE_CHECKING:
@@ -40,7 +49,7 @@ log = logging.getLogger(__name__)
 # Every file written and removed: shown with -v (the daemon's log gets a summary per run).
 files_log = logging.getLogger("feedsync.files")
 
-Progress = Callable[[Sequence[Path]], Iterable[Path]]
+Progress = Callable[[Sequence[Any]], Iterable[Any]]  # ticks once per file read
 MANAGED_FOLDERS = ("", *select.FOLDERS.values())
 LISTINGS = (INDEX_PAGE, OPML_FILE)  # written after the feeds they link to
 PRERENDERED = ("rss", "atom", "json")  # entry formats kept in the index beside each article
@@ -71,8 +80,9 @@ class State:
         self.index.close()
 
 
-def load_article(path: Path, content_dir: Path, cfg: Config, source: str | None = None
-                 ) -> tuple[Article | None, list[Problem]]:
+def load_article(
+    path: Path, content_dir: Path, cfg: Config, source: str | None = None
+) -> tuple[Article | None, list[Problem]]:
     """Read, parse and normalise one file; its problems never stop the others."""
     from feedsync import reader
     from feedsync.normalise import normalise
@@ -91,8 +101,9 @@ def load_article(path: Path, content_dir: Path, cfg: Config, source: str | None 
 Loaded = tuple[Path, str, "Stamp | None", "Entry | None", tuple[Problem, ...]]
 
 
-def load_entry(path: Path, cfg: Config, source: str | None = None,
-               renderer: render.Renderer | None = None) -> Loaded:
+def load_entry(
+    path: Path, cfg: Config, source: str | None = None, renderer: render.Renderer | None = None
+) -> Loaded:
     """One file as the index stores it; the per-file boundary, so it never raises.
 
     With a renderer, the article's RSS and Atom entries are rendered here too (with its own
@@ -109,7 +120,8 @@ def load_entry(path: Path, cfg: Config, source: str | None = None,
             rendered = {}
             if renderer is not None and article.published:
                 rendered = renderer.entries(
-                    article, [f for f in PRERENDERED if f in cfg.formats], article.topics)
+                    article, [f for f in PRERENDERED if f in cfg.formats], article.topics
+                )
             entry = entry_of(article, rendered)
     except Exception as exc:  # one bad file never stops the rest
         log.debug("unexpected failure reading %s", path, exc_info=True)
@@ -149,8 +161,9 @@ def _worker_load(items: list[tuple[str, str]]) -> list[Loaded]:
     return [load_entry(Path(path), _WORKER[0], source, _WORKER[1]) for path, source in items]
 
 
-def _load_all(paths: list[tuple[Path, str]], cfg: Config, parallel: bool,
-              renderer: render.Renderer | None) -> Iterator[Loaded]:
+def _load_all(
+    paths: list[tuple[Path, str]], cfg: Config, parallel: bool, renderer: render.Renderer | None
+) -> Generator[Loaded, None, None]:
     """Every file's entry, in order; a process pool does the parsing when it pays."""
     workers = min(os.cpu_count() or 1, MAX_WORKERS)
     if not parallel or workers < 2 or len(paths) < POOL_MIN_FILES:
@@ -167,11 +180,14 @@ def _load_all(paths: list[tuple[Path, str]], cfg: Config, parallel: bool,
     method = "fork" if threading.active_count() == 1 else "forkserver"
     context = multiprocessing.get_context(method)
     chunk = max(16, min(256, len(paths) // (workers * 16)))
-    chunks = [[(str(p), source) for p, source in paths[i:i + chunk]]
-              for i in range(0, len(paths), chunk)]
+    chunks = [
+        [(str(p), source) for p, source in paths[i : i + chunk]]
+        for i in range(0, len(paths), chunk)
+    ]
     pending: deque[Future[list[Loaded]]] = deque()
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_init,
-                             initargs=(cfg,)) as pool:
+    with ProcessPoolExecutor(
+        workers, mp_context=context, initializer=_worker_init, initargs=(cfg,)
+    ) as pool:
         try:
             for batch in chunks:
                 # A bounded window of chunks in flight: results wait in memory only until the
@@ -233,8 +249,14 @@ class _Run:
         for path, source, stamp in found:
             was = known.get(source)
             if was is None or was.error or was.stamp != stamp:
-                if (relink and was is not None and not was.error and was.stamp is not None
-                        and stamp is not None and was.stamp[:2] == stamp[:2]):
+                if (
+                    relink
+                    and was is not None
+                    and not was.error
+                    and was.stamp is not None
+                    and stamp is not None
+                    and was.stamp[:2] == stamp[:2]
+                ):
                     self.index.set_stamp(source, stamp)
                     continue
                 stale.append((Path(path), source))
@@ -292,8 +314,9 @@ def _log(problems: Iterable[Problem]) -> None:
         log.log(level, "%s", problem, extra={"path": str(problem.path), "line": problem.line})
 
 
-def _paths(index: Index, written: dict[Ref, str], now: datetime, fresh: bool,
-           dirty: set[Ref]) -> tuple[dict[Ref, str], set[Ref]]:
+def _paths(
+    index: Index, written: dict[Ref, str], now: datetime, fresh: bool, dirty: set[Ref]
+) -> tuple[dict[Ref, str], set[Ref]]:
     """Every feed that exists at `now` and its path; slugs are reassigned only when that set
     changes. Also returns the feeds whose path changed."""
     if fresh:
@@ -322,17 +345,31 @@ def _paths(index: Index, written: dict[Ref, str], now: datetime, fresh: bool,
 
 
 def _encode_listing(listing: Listing) -> bytes:
-    return marshal.dumps((listing.name, listing.link, listing.count,
-                          listing.newest.isoformat() if listing.newest else None,
-                          listing.updated.isoformat() if listing.updated else None), 4)
+    return marshal.dumps(
+        (
+            listing.name,
+            listing.link,
+            listing.count,
+            listing.newest.isoformat() if listing.newest else None,
+            listing.updated.isoformat() if listing.updated else None,
+        ),
+        4,
+    )
 
 
 @functools.lru_cache(maxsize=8192)  # most feeds' listings are the same from run to run
 def _decode_listing(ref: Ref, path: str, blob: bytes) -> Listing:
     name, link, count, newest, updated = marshal.loads(blob)
-    return Listing(ref[0], ref[1], name, path, link, count,
-                   datetime.fromisoformat(newest) if newest else None,
-                   datetime.fromisoformat(updated) if updated else None)
+    return Listing(
+        ref[0],
+        ref[1],
+        name,
+        path,
+        link,
+        count,
+        datetime.fromisoformat(newest) if newest else None,
+        datetime.fromisoformat(updated) if updated else None,
+    )
 
 
 def _on_disk(out_dir: Path) -> dict[str, Stamp]:
@@ -354,10 +391,18 @@ def _on_disk(out_dir: Path) -> dict[str, Stamp]:
     return found
 
 
-def run(cfg: Config, now: datetime, *, state: State | None = None,
-        changed: Iterable[Path] | None = None, write: bool = True,
-        progress: Progress | None = None, cancel: Callable[[], bool] | None = None,
-        parallel: bool = False, relink: bool = False) -> Report:
+def run(
+    cfg: Config,
+    now: datetime,
+    *,
+    state: State | None = None,
+    changed: Iterable[Path] | None = None,
+    write: bool = True,
+    progress: Progress | None = None,
+    cancel: Callable[[], bool] | None = None,
+    parallel: bool = False,
+    relink: bool = False,
+) -> Report:
     """Bring the output folder in step with the content folder as seen at `now`.
 
     `changed=None` walks the whole content folder (one-shot runs, the daemon's start and its
@@ -371,8 +416,9 @@ def run(cfg: Config, now: datetime, *, state: State | None = None,
     state = state if state is not None else State()
     try:
         state.index.begin()
-    except sqlite3.OperationalError as exc:  # another feedsync holds the cache file
-        log.warning("cache is busy (%s); this run reads every file itself", exc)
+    except sqlite3.OperationalError as exc:  # busy (another feedsync), or the disk failed
+        why = "busy" if cache.busy(exc) else "unusable"
+        log.warning("cache is %s (%s); this run reads every file itself", why, exc)
         busy, state.index = state.index, Index()
         busy.close()
         state.index.begin()
@@ -391,9 +437,15 @@ def run(cfg: Config, now: datetime, *, state: State | None = None,
     return report
 
 
-def _run_private(cfg: Config, now: datetime, state: State, write: bool,
-                 progress: Progress | None, cancel: Callable[[], bool] | None,
-                 parallel: bool) -> Report:
+def _run_private(
+    cfg: Config,
+    now: datetime,
+    state: State,
+    write: bool,
+    progress: Progress | None,
+    cancel: Callable[[], bool] | None,
+    parallel: bool,
+) -> Report:
     """A full walk on a new private index (already begun), after the cache let us down."""
     try:
         report = _run(cfg, now, state, None, write, progress, cancel, parallel)
@@ -404,9 +456,17 @@ def _run_private(cfg: Config, now: datetime, state: State, write: bool,
     return report
 
 
-def _run(cfg: Config, now: datetime, state: State, changed: Iterable[Path] | None, write: bool,
-         progress: Progress | None, cancel: Callable[[], bool] | None,
-         parallel: bool, relink: bool = False) -> Report:
+def _run(
+    cfg: Config,
+    now: datetime,
+    state: State,
+    changed: Iterable[Path] | None,
+    write: bool,
+    progress: Progress | None,
+    cancel: Callable[[], bool] | None,
+    parallel: bool,
+    relink: bool = False,
+) -> Report:
     clock = _Phases()
     index = state.index
     stored_now = index.meta("last_now")
@@ -426,8 +486,11 @@ def _run(cfg: Config, now: datetime, state: State, changed: Iterable[Path] | Non
     problems = _merge(work.problems, index.errors()) if full else work.problems
     _log(problems)
     for source in index.fixed:
-        log.info("%s: fixed, no longer in error", cfg.content_dir / source,
-                 extra={"path": str(cfg.content_dir / source)})
+        log.info(
+            "%s: fixed, no longer in error",
+            cfg.content_dir / source,
+            extra={"path": str(cfg.content_dir / source)},
+        )
 
     feeds = index.feeds()
     written_paths = {ref: row[0] for ref, row in feeds.items()}
@@ -449,14 +512,20 @@ def _run(cfg: Config, now: datetime, state: State, changed: Iterable[Path] | Non
         def touched(name: str) -> bool:
             return name not in on_disk or on_disk[name] != recorded.get(name)
 
-        force = {ref for ref, path in paths.items()
-                 if any(touched(path + EXTENSIONS[f]) for f in cfg.formats)}
+        force = {
+            ref
+            for ref, path in paths.items()
+            if any(touched(path + EXTENSIONS[f]) for f in cfg.formats)
+        }
         listings_force = any(touched(n) for n in LISTINGS)
         dirty |= force
 
     clock.mark("read")
-    plans = {ref: select.plan(index, ref, paths[ref], now, cfg.max_items)
-             for ref in dirty if ref in paths}
+    plans = {
+        ref: select.plan(index, ref, paths[ref], now, cfg.max_items)
+        for ref in dirty
+        if ref in paths
+    }
 
     written: tuple[str, ...] = ()
     unchanged: tuple[str, ...] = ()
@@ -476,8 +545,7 @@ def _run(cfg: Config, now: datetime, state: State, changed: Iterable[Path] | Non
 
         def stale(ref: Ref) -> bool:
             old, new = feeds.get(ref), plans[ref]
-            return (old is None or old[1] != new.fingerprint or old[0] != new.path
-                    or ref in force)
+            return old is None or old[1] != new.fingerprint or old[0] != new.path or ref in force
 
         to_render = sorted(plans[ref].path for ref in plans if stale(ref))
         try:  # render the feeds that changed and write them, the listings last
@@ -497,17 +565,20 @@ def _run(cfg: Config, now: datetime, state: State, changed: Iterable[Path] | Non
                 feed = select.materialise(index, new)
                 renderer = renderer_for(state, cfg)
                 for fmt in cfg.formats:
-                    files[feed.path + EXTENSIONS[fmt]] = renderer.render(feed, fmt,
-                                                                         stored=index.entry)
+                    files[feed.path + EXTENSIONS[fmt]] = renderer.render(
+                        feed, fmt, stored=index.entry
+                    )
                 listing = _encode_listing(Listing.of(feed))
                 listing_changed = listing_changed or old is None or old[2] != listing
                 index.set_feed(ref, new.path, fingerprint, listing)
                 if len(files) >= WRITE_BATCH:
                     flush()
             if fresh or listing_changed or listings_force:
-                listings = [_decode_listing(ref, path, blob)
-                            for ref, (path, _, blob) in index.feeds().items()
-                            if blob is not None]
+                listings = [
+                    _decode_listing(ref, path, blob)
+                    for ref, (path, _, blob) in index.feeds().items()
+                    if blob is not None
+                ]
                 from feedsync import discovery
 
                 site = site_of(cfg)
@@ -515,20 +586,33 @@ def _run(cfg: Config, now: datetime, state: State, changed: Iterable[Path] | Non
                 files[OPML_FILE] = discovery.opml(listings, site, cfg.formats)
             desired = {p + EXTENSIONS[f] for p in paths.values() for f in cfg.formats}
             if fresh:
-                outcome = writer.sync(cfg.output_dir, files, MANAGED_FOLDERS,
-                                      EXTENSIONS.values(), keep=desired, last=LISTINGS)
+                outcome = writer.sync(
+                    cfg.output_dir,
+                    files,
+                    MANAGED_FOLDERS,
+                    EXTENSIONS.values(),
+                    keep=desired,
+                    last=LISTINGS,
+                )
             elif full:  # what `sync` would find, from the listing we already have
                 suffixes = tuple(EXTENSIONS.values())
                 wanted = desired | set(files) | produced
                 temps = {n for n in on_disk if writer.leftover(_base(n), suffixes) == "temp"}
-                ours = {n for n in on_disk if n not in wanted
-                        and writer.leftover(_base(n), suffixes) == "ours"}
+                ours = {
+                    n
+                    for n in on_disk
+                    if n not in wanted and writer.leftover(_base(n), suffixes) == "ours"
+                }
                 outcome = writer.apply(cfg.output_dir, files, temps | ours, last=LISTINGS)
-                outcome = writer.Outcome(outcome.written, outcome.unchanged,
-                                         tuple(n for n in outcome.removed if n not in temps))
+                outcome = writer.Outcome(
+                    outcome.written,
+                    outcome.unchanged,
+                    tuple(n for n in outcome.removed if n not in temps),
+                )
             else:
-                outcome = writer.apply(cfg.output_dir, files, deletes - set(files) - produced,
-                                       last=LISTINGS)
+                outcome = writer.apply(
+                    cfg.output_dir, files, deletes - set(files) - produced, last=LISTINGS
+                )
         except OutputError as exc:
             raise _not_written(exc, cfg, to_render, produced, fresh) from exc
         clock.mark("write")
@@ -558,26 +642,32 @@ def _run(cfg: Config, now: datetime, state: State, changed: Iterable[Path] | Non
         unchanged=unchanged,
         removed=removed,
         problems=tuple(problems),
-        next_due=(datetime.fromtimestamp(due, timezone.utc)
-                  if (due := index.next_due(now)) is not None else None),
+        next_due=(
+            datetime.fromtimestamp(due, timezone.utc)
+            if (due := index.next_due(now)) is not None
+            else None
+        ),
     )
 
 
-def _not_written(exc: OutputError, cfg: Config, to_render: list[str],
-                 produced: set[str], fresh: bool) -> OutputError:
+def _not_written(
+    exc: OutputError, cfg: Config, to_render: list[str], produced: set[str], fresh: bool
+) -> OutputError:
     """The write failure, with what a reader will and will not find in the output folder."""
-    missing = [p for p in to_render
-               if not all(p + EXTENSIONS[f] in produced for f in cfg.formats)]
+    missing = [p for p in to_render if not all(p + EXTENSIONS[f] in produced for f in cfg.formats)]
     shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
     parts = [str(exc)]
     if missing:
         parts.append(f"{len(missing)} of {len(to_render)} feeds were not written ({shown})")
     if fresh:
-        parts.append(f"{INDEX_PAGE} and {OPML_FILE} were not written, so no listing links to"
-                     " a missing feed")
+        parts.append(
+            f"{INDEX_PAGE} and {OPML_FILE} were not written, so no listing links to a missing feed"
+        )
     else:
-        parts.append("every file there is whole (its old or its new version) and the listings"
-                     " still name the feeds as they were")
+        parts.append(
+            "every file there is whole (its old or its new version) and the listings"
+            " still name the feeds as they were"
+        )
     parts.append("free some space or fix the folder's permissions, then run again")
     return OutputError("; ".join(parts))
 

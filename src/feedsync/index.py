@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import NamedTuple
 
 from feedsync import cache, slug
-from feedsync.scan import Stamp
 from feedsync.model import Article, FeedKind, Image, Problem, Provider, Severity
+from feedsync.scan import Stamp
 
 Ref = tuple[FeedKind, str]
 ALL: Ref = (FeedKind.ALL, "")
@@ -44,26 +44,56 @@ ALL_TEXT = ref_text(ALL)
 
 # -- articles as bytes -------------------------------------------------------------------------
 
+
 def encode(article: Article) -> bytes:
     """The article as marshalled builtins: several times faster to load than pickle."""
     provider = article.provider
-    return marshal.dumps((
-        article.id, article.source, article.title, article.summary, article.link,
-        article.published_at.isoformat(), article.updated_at.isoformat(), article.published,
-        provider.name if provider else None, provider.domain if provider else None,
-        article.topics, tuple((i.url, i.width, i.height) for i in article.images),
-    ), 4)
+    return marshal.dumps(
+        (
+            article.id,
+            article.source,
+            article.title,
+            article.summary,
+            article.link,
+            article.published_at.isoformat(),
+            article.updated_at.isoformat(),
+            article.published,
+            provider.name if provider else None,
+            provider.domain if provider else None,
+            article.topics,
+            tuple((i.url, i.width, i.height) for i in article.images),
+        ),
+        4,
+    )
 
 
 def decode(blob: bytes) -> Article:
-    (id_, source, title, summary, link, published_at, updated_at, published, provider_name,
-     provider_domain, topics, images) = marshal.loads(blob)
+    (
+        id_,
+        source,
+        title,
+        summary,
+        link,
+        published_at,
+        updated_at,
+        published,
+        provider_name,
+        provider_domain,
+        topics,
+        images,
+    ) = marshal.loads(blob)
     return Article(
-        id=id_, source=source, title=title, summary=summary, link=link,
+        id=id_,
+        source=source,
+        title=title,
+        summary=summary,
+        link=link,
         published_at=datetime.fromisoformat(published_at),
-        updated_at=datetime.fromisoformat(updated_at), published=published,
+        updated_at=datetime.fromisoformat(updated_at),
+        published=published,
         provider=Provider(provider_name, provider_domain) if provider_name is not None else None,
-        topics=topics, images=tuple(Image(*i) for i in images),
+        topics=topics,
+        images=tuple(Image(*i) for i in images),
     )
 
 
@@ -95,14 +125,23 @@ def entry_of(article: Article, rendered: dict[str, bytes] | None = None) -> Entr
                 seen.add(key)
                 refs.append((ref_text((FeedKind.TOPIC, key)), topic))
         if article.provider is not None:
-            refs.append((ref_text((FeedKind.PROVIDER, slug.key(article.provider.name))),
-                         article.provider.name))
+            refs.append(
+                (
+                    ref_text((FeedKind.PROVIDER, slug.key(article.provider.name))),
+                    article.provider.name,
+                )
+            )
     return Entry(
-        id=article.id, blob=blob, digest=hashlib.blake2b(blob, digest_size=16).digest(),
-        published=article.published, rank=-article.published_at.timestamp(),
+        id=article.id,
+        blob=blob,
+        digest=hashlib.blake2b(blob, digest_size=16).digest(),
+        published=article.published,
+        rank=-article.published_at.timestamp(),
         domain=article.provider.domain if article.provider else None,
-        topics=marshal.dumps(tuple(slug.key(t) for t in article.topics), 4), refs=tuple(refs),
-        rss=(rendered or {}).get("rss"), atom=(rendered or {}).get("atom"),
+        topics=marshal.dumps(tuple(slug.key(t) for t in article.topics), 4),
+        refs=tuple(refs),
+        rss=(rendered or {}).get("rss"),
+        atom=(rendered or {}).get("atom"),
         json=(rendered or {}).get("json"),
     )
 
@@ -119,15 +158,18 @@ class Stub(NamedTuple):
 def _problems_blob(problems: tuple[Problem, ...]) -> bytes | None:
     if not problems:
         return None
-    return marshal.dumps(tuple((str(p.path), p.line, p.reason, p.severity.value)
-                               for p in problems), 4)
+    return marshal.dumps(
+        tuple((str(p.path), p.line, p.reason, p.severity.value) for p in problems), 4
+    )
 
 
 def _problems(blob: bytes | None) -> tuple[Problem, ...]:
     if blob is None:
         return ()
-    return tuple(Problem(Path(path), line, reason, Severity(sev))
-                 for path, line, reason, sev in marshal.loads(blob))
+    return tuple(
+        Problem(Path(path), line, reason, Severity(sev))
+        for path, line, reason, sev in marshal.loads(blob)
+    )
 
 
 def _stamp_row(stamp: Stamp | None) -> tuple[int | None, int | None, int | None]:
@@ -193,45 +235,63 @@ class Index:
 
     def known(self) -> dict[str, Known]:
         """Every file the index knows, with its stamp and whether it is in error."""
-        return {source: Known((mtime, size, inode) if mtime is not None else None, bool(error))
-                for source, mtime, size, inode, error in self.db.execute(
-                    "SELECT source, mtime_ns, size, inode, error FROM files INDEXED BY files_stamp")}
+        return {
+            source: Known((mtime, size, inode) if mtime is not None else None, bool(error))
+            for source, mtime, size, inode, error in self.db.execute(
+                "SELECT source, mtime_ns, size, inode, error FROM files INDEXED BY files_stamp"
+            )
+        }
 
     def sources_under(self, prefix: str) -> list[str]:
         """Known files inside a folder (relative path prefix), for folder moves and deletes."""
         start = prefix.rstrip("/") + "/"
         end = prefix.rstrip("/") + "0"  # '0' sorts right after '/'
-        return [r[0] for r in self.db.execute(
-            "SELECT source FROM files WHERE source >= ? AND source < ? ORDER BY source",
-            (start, end))]
+        return [
+            r[0]
+            for r in self.db.execute(
+                "SELECT source FROM files WHERE source >= ? AND source < ? ORDER BY source",
+                (start, end),
+            )
+        ]
 
     def errors(self) -> list[Problem]:
         """Every current problem, file by file (warnings included)."""
-        return [p for (blob,) in self.db.execute(
-            "SELECT problems FROM files WHERE problems IS NOT NULL ORDER BY source")
-            for p in _problems(blob)]
+        return [
+            p
+            for (blob,) in self.db.execute(
+                "SELECT problems FROM files WHERE problems IS NOT NULL ORDER BY source"
+            )
+            for p in _problems(blob)
+        ]
 
     @property
     def article_count(self) -> int:
         return self.db.execute("SELECT count(*) FROM files WHERE id IS NOT NULL").fetchone()[0]
 
-    def set_record(self, source: str, path: Path, stamp: Stamp | None, entry: Entry | None,
-                   problems: tuple[Problem, ...]) -> tuple[set[Ref], Problem | None]:
+    def set_record(
+        self,
+        source: str,
+        path: Path,
+        stamp: Stamp | None,
+        entry: Entry | None,
+        problems: tuple[Problem, ...],
+    ) -> tuple[set[Ref], Problem | None]:
         """Store what was read from `source`; an unreadable file keeps its last good article.
 
         Returns the feeds whose membership changed, and a problem when the article's id is
         already held by another file (it is then left out).
         """
         db = self.db
-        old = db.execute("SELECT id, digest, error FROM files WHERE source=?",
-                         (source,)).fetchone()
+        old = db.execute("SELECT id, digest, error FROM files WHERE source=?", (source,)).fetchone()
         conflict = None
         if entry is not None:
-            owner = db.execute("SELECT source FROM files WHERE id=? AND source<>? LIMIT 1",
-                               (entry.id, source)).fetchone()
+            owner = db.execute(
+                "SELECT source FROM files WHERE id=? AND source<>? LIMIT 1", (entry.id, source)
+            ).fetchone()
             if owner is not None:
                 conflict = Problem(
-                    path, None,
+                    path,
+                    None,
                     f"id {entry.id} is already used by {owner[0]}; skipped"
                     " (give each article its own 'id')",
                 )
@@ -241,30 +301,46 @@ class Index:
             self.fixed.append(source)
         if entry is None and conflict is None and old is not None:
             # Unreadable now: keep the last good article, record the problem.
-            db.execute("UPDATE files SET mtime_ns=?, size=?, inode=?, problems=?, error=?"
-                       " WHERE source=?", (*_stamp_row(stamp), _problems_blob(problems), error,
-                                           source))
+            db.execute(
+                "UPDATE files SET mtime_ns=?, size=?, inode=?, problems=?, error=? WHERE source=?",
+                (*_stamp_row(stamp), _problems_blob(problems), error, source),
+            )
             return set(), None
         kept = entry if conflict is None else None
         dirty: set[Ref] = set()
         if old is None or old[1] != (kept.digest if kept else None):
             dirty = self._replace(source, old is not None and old[0] is not None, kept)
         if kept is None:
-            db.execute("INSERT OR REPLACE INTO files (source, mtime_ns, size, inode, problems,"
-                       " error) VALUES (?, ?, ?, ?, ?, ?)",
-                       (source, *_stamp_row(stamp), _problems_blob(problems), error))
+            db.execute(
+                "INSERT OR REPLACE INTO files (source, mtime_ns, size, inode, problems,"
+                " error) VALUES (?, ?, ?, ?, ?, ?)",
+                (source, *_stamp_row(stamp), _problems_blob(problems), error),
+            )
         else:
-            db.execute("INSERT OR REPLACE INTO files"
-                       " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                       (source, *_stamp_row(stamp), kept.id, kept.digest, kept.domain,
-                        kept.topics, kept.blob, kept.rss, kept.atom, kept.json,
-                        _problems_blob(problems), error))
+            db.execute(
+                "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    source,
+                    *_stamp_row(stamp),
+                    kept.id,
+                    kept.digest,
+                    kept.domain,
+                    kept.topics,
+                    kept.blob,
+                    kept.rss,
+                    kept.atom,
+                    kept.json,
+                    _problems_blob(problems),
+                    error,
+                ),
+            )
         return dirty, conflict
 
     def set_stamp(self, source: str, stamp: Stamp) -> None:
         """The same file under a new inode (its folder was replaced by a copy): note the stamp."""
-        self.db.execute("UPDATE files SET mtime_ns=?, size=?, inode=? WHERE source=?",
-                        (*stamp, source))
+        self.db.execute(
+            "UPDATE files SET mtime_ns=?, size=?, inode=? WHERE source=?", (*stamp, source)
+        )
 
     def forget(self, source: str) -> set[Ref]:
         """The file is gone (deleted, moved away, no longer matching): drop its article."""
@@ -280,8 +356,11 @@ class Index:
     def _replace(self, source: str, had_article: bool, new: Entry | None) -> set[Ref]:
         db = self.db
         self._articles.pop(source, None)
-        old_rows = (db.execute("SELECT ref, spelling FROM members WHERE source=?",
-                               (source,)).fetchall() if had_article else [])
+        old_rows = (
+            db.execute("SELECT ref, spelling FROM members WHERE source=?", (source,)).fetchall()
+            if had_article
+            else []
+        )
         old_refs = [r for r, _ in old_rows]
         new_refs = [r for r, _ in new.refs] if new is not None else []
         topics = {r for r in (*old_refs, *new_refs) if r.startswith("topic:")}
@@ -289,13 +368,17 @@ class Index:
         if old_rows:
             db.execute("DELETE FROM members WHERE source=?", (source,))
             db.executemany("UPDATE spellings SET n = n - 1 WHERE ref=? AND spelling=?", old_rows)
-            db.executemany("DELETE FROM spellings WHERE ref=? AND spelling=? AND n <= 0",
-                           old_rows)
+            db.executemany("DELETE FROM spellings WHERE ref=? AND spelling=? AND n <= 0", old_rows)
         if new is not None and new.refs:
-            db.executemany("INSERT INTO members VALUES (?, ?, ?, ?, ?)",
-                           [(r, new.rank, new.id, source, s) for r, s in new.refs])
-            db.executemany("INSERT INTO spellings VALUES (?, ?, 1)"
-                           " ON CONFLICT (ref, spelling) DO UPDATE SET n = n + 1", new.refs)
+            db.executemany(
+                "INSERT INTO members VALUES (?, ?, ?, ?, ?)",
+                [(r, new.rank, new.id, source, s) for r, s in new.refs],
+            )
+            db.executemany(
+                "INSERT INTO spellings VALUES (?, ?, 1)"
+                " ON CONFLICT (ref, spelling) DO UPDATE SET n = n + 1",
+                new.refs,
+            )
         if self._published is not None:
             self._published += (ALL_TEXT in new_refs) - (ALL_TEXT in old_refs)
         dirty = {ref_of(r) for r in (*old_refs, *new_refs)}
@@ -304,9 +387,14 @@ class Index:
         for ref, before in names.items():
             if self._name(ref) != before:
                 # The feed's title and every item's category label change: touch them all.
-                dirty.update(ref_of(r) for (r,) in db.execute(
-                    "SELECT DISTINCT b.ref FROM members a JOIN members b"
-                    " ON a.source = b.source WHERE a.ref=?", (ref,)))
+                dirty.update(
+                    ref_of(r)
+                    for (r,) in db.execute(
+                        "SELECT DISTINCT b.ref FROM members a JOIN members b"
+                        " ON a.source = b.source WHERE a.ref=?",
+                        (ref,),
+                    )
+                )
         return dirty
 
     def _name(self, ref: str) -> str:
@@ -315,7 +403,8 @@ class Index:
         if name is None:
             row = self.db.execute(
                 "SELECT spelling FROM spellings WHERE ref=? ORDER BY n DESC, spelling LIMIT 1",
-                (ref,)).fetchone()
+                (ref,),
+            ).fetchone()
             name = self._names[ref] = row[0] if row else ""
         return name
 
@@ -327,7 +416,8 @@ class Index:
             "SELECT m.source, f.digest, f.domain, f.topics FROM members m"
             " JOIN files f ON f.source = m.source WHERE m.ref=? AND m.rank>=?"
             " ORDER BY m.rank, m.id LIMIT ?",
-            (ref_text(ref), -now.timestamp(), -1 if limit is None else limit))
+            (ref_text(ref), -now.timestamp(), -1 if limit is None else limit),
+        )
         return [Stub(s, d, dom, marshal.loads(t)) for s, d, dom, t in rows]
 
     def _row(self, source: str) -> tuple[Article, dict[str, bytes | None]]:
@@ -336,7 +426,8 @@ class Index:
             self._articles.move_to_end(source)
             return hit
         blob, rss, atom, json = self.db.execute(
-            "SELECT article, rss, atom, json FROM files WHERE source=?", (source,)).fetchone()
+            "SELECT article, rss, atom, json FROM files WHERE source=?", (source,)
+        ).fetchone()
         row = self._articles[source] = (decode(blob), {"rss": rss, "atom": atom, "json": json})
         if len(self._articles) > ARTICLE_CACHE:
             self._articles.popitem(last=False)
@@ -352,8 +443,13 @@ class Index:
         return entries.get(fmt) if found == article else None
 
     def has_visible(self, ref: Ref, now: datetime) -> bool:
-        return self.db.execute("SELECT 1 FROM members WHERE ref=? AND rank>=? LIMIT 1",
-                               (ref_text(ref), -now.timestamp())).fetchone() is not None
+        return (
+            self.db.execute(
+                "SELECT 1 FROM members WHERE ref=? AND rank>=? LIMIT 1",
+                (ref_text(ref), -now.timestamp()),
+            ).fetchone()
+            is not None
+        )
 
     def name(self, ref: Ref) -> str:
         return self._name(ref_text(ref))
@@ -365,8 +461,10 @@ class Index:
     def existing(self, now: datetime) -> dict[FeedKind, set[str]]:
         """Topic and provider keys with at least one article a reader may see at `now`."""
         keys: dict[FeedKind, set[str]] = {FeedKind.TOPIC: set(), FeedKind.PROVIDER: set()}
-        for (r,) in self.db.execute("SELECT DISTINCT ref FROM members WHERE rank>=? AND ref<>?",
-                                    (-now.timestamp(), ALL_TEXT)):
+        for (r,) in self.db.execute(
+            "SELECT DISTINCT ref FROM members WHERE rank>=? AND ref<>?",
+            (-now.timestamp(), ALL_TEXT),
+        ):
             kind, key = ref_of(r)
             keys[kind].add(key)
         return keys
@@ -374,39 +472,54 @@ class Index:
     def counts(self, now: datetime) -> tuple[int, int]:
         """(published and visible, published but scheduled for later)."""
         if self._published is None:
-            (self._published,) = self.db.execute("SELECT count(*) FROM members WHERE ref=?",
-                                                 (ALL_TEXT,)).fetchone()
+            (self._published,) = self.db.execute(
+                "SELECT count(*) FROM members WHERE ref=?", (ALL_TEXT,)
+            ).fetchone()
         total = self._published
-        (later,) = self.db.execute("SELECT count(*) FROM members WHERE ref=? AND rank<?",
-                                   (ALL_TEXT, -now.timestamp())).fetchone()
+        (later,) = self.db.execute(
+            "SELECT count(*) FROM members WHERE ref=? AND rank<?", (ALL_TEXT, -now.timestamp())
+        ).fetchone()
         return total - later, later
 
     def next_due(self, now: datetime) -> float | None:
         """Timestamp of the next article to come out of embargo, for the scheduler."""
-        row = self.db.execute("SELECT max(rank) FROM members WHERE ref=? AND rank<?",
-                              (ALL_TEXT, -now.timestamp())).fetchone()
+        row = self.db.execute(
+            "SELECT max(rank) FROM members WHERE ref=? AND rank<?", (ALL_TEXT, -now.timestamp())
+        ).fetchone()
         return -row[0] if row[0] is not None else None
 
     def due_between(self, earlier: datetime, later: datetime) -> set[Ref]:
         """Feeds that gain (or, if the clock went back, lose) articles between two times."""
         lo, hi = sorted((earlier.timestamp(), later.timestamp()))
-        return {ref_of(r) for (r,) in self.db.execute(
-            "SELECT DISTINCT b.ref FROM members a JOIN members b ON a.source = b.source"
-            " WHERE a.ref=? AND a.rank>=? AND a.rank<?", (ALL_TEXT, -hi, -lo))}
+        return {
+            ref_of(r)
+            for (r,) in self.db.execute(
+                "SELECT DISTINCT b.ref FROM members a JOIN members b ON a.source = b.source"
+                " WHERE a.ref=? AND a.rank>=? AND a.rank<?",
+                (ALL_TEXT, -hi, -lo),
+            )
+        }
 
     # -- what was written --------------------------------------------------------------------
 
     def feeds(self) -> dict[Ref, tuple[str, bytes | None, bytes | None]]:
         """Every feed as last written: (path, fingerprint, listing). A copy: change it freely."""
         if self._feeds is None:
-            self._feeds = {ref_of(r): (p, fp, listing) for r, p, fp, listing in self.db.execute(
-                "SELECT ref, path, fingerprint, listing FROM feeds")}
+            self._feeds = {
+                ref_of(r): (p, fp, listing)
+                for r, p, fp, listing in self.db.execute(
+                    "SELECT ref, path, fingerprint, listing FROM feeds"
+                )
+            }
         return dict(self._feeds)
 
-    def set_feed(self, ref: Ref, path: str, fingerprint: bytes | None,
-                 listing: bytes | None) -> None:
-        self.db.execute("INSERT OR REPLACE INTO feeds VALUES (?, ?, ?, ?)",
-                        (ref_text(ref), path, fingerprint, listing))
+    def set_feed(
+        self, ref: Ref, path: str, fingerprint: bytes | None, listing: bytes | None
+    ) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO feeds VALUES (?, ?, ?, ?)",
+            (ref_text(ref), path, fingerprint, listing),
+        )
         if self._feeds is not None:
             self._feeds[ref] = (path, fingerprint, listing)
 
@@ -416,13 +529,18 @@ class Index:
             self._feeds.pop(ref, None)
 
     def outputs(self) -> dict[str, Stamp]:
-        return {name: (mtime, size, inode) for name, mtime, size, inode in self.db.execute(
-            "SELECT name, mtime_ns, size, inode FROM outputs")}
+        return {
+            name: (mtime, size, inode)
+            for name, mtime, size, inode in self.db.execute(
+                "SELECT name, mtime_ns, size, inode FROM outputs"
+            )
+        }
 
     def set_outputs(self, stamps: dict[str, Stamp | None]) -> None:
         for name, stamp in stamps.items():
             if stamp is None:
                 self.db.execute("DELETE FROM outputs WHERE name=?", (name,))
             else:
-                self.db.execute("INSERT OR REPLACE INTO outputs VALUES (?, ?, ?, ?)",
-                                (name, *stamp))
+                self.db.execute(
+                    "INSERT OR REPLACE INTO outputs VALUES (?, ?, ?, ?)", (name, *stamp)
+                )

@@ -56,8 +56,10 @@ def _open(folder: Path) -> int:
         folder.mkdir(parents=True, exist_ok=True)
         return os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
     except OSError as exc:
-        raise OutputError(f"cannot write to {folder}: {exc.strerror or exc}; check that it is a"
-                          " folder feedsync may create and write") from exc
+        raise OutputError(
+            f"cannot write to {folder}: {exc.strerror or exc}; check that it is a"
+            " folder feedsync may create and write"
+        ) from exc
 
 
 def holder(folder: Path) -> int | None:
@@ -100,8 +102,9 @@ def alive(pid: int) -> bool:
     return True
 
 
-def acquire(folder: Path, *, wait: float = 0.0,
-            give_way: Callable[[int | None], bool] = lambda pid: False) -> Lock:
+def acquire(
+    folder: Path, *, wait: float = 0.0, give_way: Callable[[int | None], bool] = lambda pid: False
+) -> Lock:
     """Take the output folder's lock, waiting up to `wait` seconds for another holder.
 
     `give_way(pid)` answers whether the holder is one not to wait for (a daemon, which never
@@ -128,7 +131,12 @@ def acquire(folder: Path, *, wait: float = 0.0,
 
 def _busy_message(folder: Path, pid: int | None) -> str:
     who = f"feedsync (pid {pid})" if pid is not None else "feedsync process"
-    stop = f"stop it (kill {pid}, or 'systemctl stop feedsync' for the service)" \
-        if pid is not None else "stop it"
-    return (f"another {who} is writing {folder}; {stop} or choose another output folder"
-            " ('feedsync status' shows what it is doing)")
+    stop = (
+        f"stop it (kill {pid}, or 'systemctl stop feedsync' for the service)"
+        if pid is not None
+        else "stop it"
+    )
+    return (
+        f"another {who} is writing {folder}; {stop} or choose another output folder"
+        " ('feedsync status' shows what it is doing)"
+    )

@@ -54,22 +54,25 @@ class JsonFormatter(logging.Formatter):
         }
         for key, value in vars(record).items():
             if key not in _STANDARD and not key.startswith("_"):
-                data[key] = value if isinstance(value, (str, int, float, bool, type(None))) \
-                    else str(value)
+                data[key] = (
+                    value if isinstance(value, (str, int, float, bool, type(None))) else str(value)
+                )
         if record.exc_info:
             data["traceback"] = self.formatException(record.exc_info)
         return json.dumps(data, ensure_ascii=False)
 
 
-def setup(level: int, *, fmt: str = "text", service: bool = False,
-          files_level: int | None = None) -> None:
+def setup(
+    level: int, *, fmt: str = "text", service: bool = False, files_level: int | None = None
+) -> None:
     """Send every log line to stderr in `fmt`; `service` adds time and level to text lines."""
     handler = logging.StreamHandler(sys.stderr)
     if fmt == "json":
         handler.setFormatter(JsonFormatter())
     else:
-        handler.setFormatter(TextFormatter(stamped=not os.environ.get("JOURNAL_STREAM"),
-                                           plain=not service))
+        handler.setFormatter(
+            TextFormatter(stamped=not os.environ.get("JOURNAL_STREAM"), plain=not service)
+        )
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -7,7 +7,6 @@ from datetime import datetime
 from enum import Enum
 from pathlib import Path
 
-
 EXTENSIONS = {"rss": ".rss", "atom": ".atom", "json": ".json"}  # output file suffix by format
 INDEX_PAGE = "index.html"  # the listings, written after the feeds they link to
 OPML_FILE = "feeds.opml"
@@ -103,9 +102,16 @@ class Listing:
     @classmethod
     def of(cls, feed: Feed) -> Listing:
         articles = feed.articles
-        return cls(feed.kind, feed.key, feed.name, feed.path, feed.link, len(articles),
-                   articles[0].published_at if articles else None,
-                   max(a.updated_at for a in articles) if articles else None)
+        return cls(
+            feed.kind,
+            feed.key,
+            feed.name,
+            feed.path,
+            feed.link,
+            len(articles),
+            articles[0].published_at if articles else None,
+            max(a.updated_at for a in articles) if articles else None,
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,9 +21,9 @@ from datetime import date, datetime, timezone
 from pathlib import Path, PurePosixPath
 from urllib.parse import quote, urlsplit, urlunsplit
 
+from feedsync import slug
 from feedsync.model import Article, Image, Problem, Provider, Severity
 from feedsync.reader import FrontMatter
-from feedsync import slug
 
 # Fixed namespace so ids are the same on every machine and every run.
 ID_NAMESPACE = uuid.UUID("6f1c9a52-3f0e-5b8e-9d7a-4e0c2b1d9f11")
@@ -236,14 +236,16 @@ def _images(f: _Field, value: object) -> tuple[Image, ...]:
             f.warn("images", "an image without a usable http(s) 'url' was ignored")
             continue
         size = [item.get(k) for k in ("width", "height")]
-        width, height = (v if isinstance(v, int) and not isinstance(v, bool) and v > 0 else None
-                         for v in size)
+        width, height = (
+            v if isinstance(v, int) and not isinstance(v, bool) and v > 0 else None for v in size
+        )
         images.append(Image(url, width, height))
     return tuple(images)
 
 
-def normalise(fm: FrontMatter, path: Path, source: str, max_chars: int = 10_000
-              ) -> tuple[Article | None, list[Problem]]:
+def normalise(
+    fm: FrontMatter, path: Path, source: str, max_chars: int = 10_000
+) -> tuple[Article | None, list[Problem]]:
     """Build the Article for one file; errors leave it out, warnings ride along."""
     raw = fm.data
     f = _Field(fm, path, max_chars)
@@ -283,8 +285,9 @@ def normalise(fm: FrontMatter, path: Path, source: str, max_chars: int = 10_000
     if flag is None and "published" not in raw:
         f.warn("published", "no 'published' field; treated as unpublished")
     elif not isinstance(flag, bool):
-        f.warn("published", f"'published' is {_show(flag)}, not true or false;"
-                            " treated as unpublished")
+        f.warn(
+            "published", f"'published' is {_show(flag)}, not true or false; treated as unpublished"
+        )
 
     summary = f.text("excerpt", raw.get("excerpt"), one_line=False)
     provider = _provider(f, raw.get("provider"))

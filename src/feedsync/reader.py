@@ -31,8 +31,9 @@ class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
 
     def construct_object(self, node: Node, deep: bool = False) -> Any:
         if node in self.constructed_objects:
-            raise ConstructorError(None, None, "aliases (*name) are not allowed in front matter",
-                                   node.start_mark)
+            raise ConstructorError(
+                None, None, "aliases (*name) are not allowed in front matter", node.start_mark
+            )
         # Fast paths for what front matter is made of (plain text, mappings with plain keys,
         # lists): the same values SafeConstructor builds, without its generic dispatch.
         # Everything else (numbers, booleans, merges, explicit tags) goes the library's way.
@@ -40,8 +41,11 @@ class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
         kind = node.__class__
         if kind is ScalarNode and tag == _STR:
             value = node.value
-        elif kind is MappingNode and tag == _MAP and not any(
-                k.tag in _SPECIAL_KEYS for k, _ in node.value):
+        elif (
+            kind is MappingNode
+            and tag == _MAP
+            and not any(k.tag in _SPECIAL_KEYS for k, _ in node.value)
+        ):
             value = {}
             self.constructed_objects[node] = value
             for key_node, value_node in node.value:
@@ -49,8 +53,12 @@ class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
                 try:
                     hash(key)
                 except TypeError:
-                    raise ConstructorError("while constructing a mapping", node.start_mark,
-                                           "found unhashable key", key_node.start_mark)
+                    raise ConstructorError(
+                        "while constructing a mapping",
+                        node.start_mark,
+                        "found unhashable key",
+                        key_node.start_mark,
+                    )
                 value[key] = self.construct_object(value_node)
             return value
         elif kind is SequenceNode and tag == _SEQ:
@@ -95,16 +103,14 @@ def read_file(path: Path, max_bytes: int) -> bytes | Problem:
     except OSError as exc:
         return Problem(path, None, f"cannot read: {exc.strerror or exc}")
     if len(data) > max_bytes:
-        return Problem(
-            path, None, f"larger than max_file_bytes ({max_bytes} bytes); skipped"
-        )
+        return Problem(path, None, f"larger than max_file_bytes ({max_bytes} bytes); skipped")
     return data
 
 
 def parse(data: bytes, path: Path) -> FrontMatter | Problem:
     """Split the leading `---` block off `data` and load it as safe YAML."""
     if data.startswith(_BOM):
-        data = data[len(_BOM):]
+        data = data[len(_BOM) :]
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:

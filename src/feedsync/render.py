@@ -16,14 +16,12 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from urllib.parse import quote
-
 from functools import cache
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
-from feedsync import slug
-from feedsync import model
-from feedsync.model import Article, Feed, FeedKind
+from feedsync import model, slug
+from feedsync.model import Article, Feed, FeedKind, Listing
 
 if TYPE_CHECKING:
     from lxml import etree
@@ -39,8 +37,12 @@ def _parser() -> etree.XMLParser:
 
     return etree.XMLParser(remove_blank_text=True, resolve_entities=False, no_network=True)
 
-MEDIA_TYPES = {"rss": "application/rss+xml", "atom": "application/atom+xml",
-               "json": "application/feed+json"}
+
+MEDIA_TYPES = {
+    "rss": "application/rss+xml",
+    "atom": "application/atom+xml",
+    "json": "application/feed+json",
+}
 JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
 ATOM_NS = "http://www.w3.org/2005/Atom"
 # An empty feed still needs a date; a fixed one keeps it byte-stable.
@@ -57,7 +59,7 @@ class Site:
     hub: str | None = None  # WebSub hub every feed declares, when one is configured
 
 
-def file_name(feed: Feed, fmt: str) -> str:
+def file_name(feed: Feed | Listing, fmt: str) -> str:
     return feed.path + EXTENSIONS[fmt]
 
 
@@ -73,7 +75,7 @@ def feed_id(feed: Feed) -> str:
     return f"urn:uuid:{uuid.uuid5(ID_NAMESPACE, 'feed:' + feed.path)}"
 
 
-def feed_title(feed: Feed, site: Site) -> str:
+def feed_title(feed: Feed | Listing, site: Site) -> str:
     return site.title if feed.kind is FeedKind.ALL else f"{feed.name} — {site.title}"
 
 
@@ -220,10 +222,15 @@ class Renderer:
         prefix, suffix = _split(etree.tostring(root, pretty_print=True, encoding="UTF-8"), fmt)
         if not (whole.startswith(prefix) and whole.endswith(suffix)):  # pragma: no cover
             raise AssertionError("entry serialisation does not nest in its feed")
-        return whole[len(prefix): len(whole) - len(suffix)]
+        return whole[len(prefix) : len(whole) - len(suffix)]
 
-    def _fast(self, article: Article, fmt: str, names: tuple[str, ...],
-              element: etree._Element | None = None) -> bytes:
+    def _fast(
+        self,
+        article: Article,
+        fmt: str,
+        names: tuple[str, ...],
+        element: etree._Element | None = None,
+    ) -> bytes:
         """The same bytes as `_serialise`, from the entry serialised on its own.
 
         Alone, an entry is indented from column 0 and declares the namespaces it uses; inside
@@ -254,8 +261,9 @@ class Renderer:
             out.append(line)
         return b"\n".join(out)
 
-    def entries(self, article: Article, formats: Iterable[str], names: tuple[str, ...]
-                ) -> dict[str, bytes]:
+    def entries(
+        self, article: Article, formats: Iterable[str], names: tuple[str, ...]
+    ) -> dict[str, bytes]:
         """The article's entries in several formats at once (one feedgen entry for XML)."""
         fe = None
         found = {}
@@ -274,8 +282,9 @@ class Renderer:
             return json_item(article, names)
         return self._fast(article, fmt, names)
 
-    def _cached_entry(self, article: Article, fmt: str, labels: Mapping[str, str],
-                      stored: Stored | None) -> bytes:
+    def _cached_entry(
+        self, article: Article, fmt: str, labels: Mapping[str, str], stored: Stored | None
+    ) -> bytes:
         names = tuple(labels.get(slug.key(t), t) for t in article.topics)
         if stored is not None and names == article.topics:
             data = stored(article, fmt)
@@ -342,8 +351,9 @@ def json_feed(feed: Feed, site: Site, items: list[bytes] | None = None) -> bytes
     """
     if items is None:
         labels = dict(feed.labels)
-        items = [json_item(a, tuple(labels.get(slug.key(t), t) for t in a.topics))
-                 for a in feed.articles]
+        items = [
+            json_item(a, tuple(labels.get(slug.key(t), t) for t in a.topics)) for a in feed.articles
+        ]
     document: dict[str, object] = {
         "version": JSON_FEED_VERSION,
         "title": feed_title(feed, site),

@@ -13,7 +13,17 @@ from feedsync.errors import FeedsyncError
 from feedsync.model import Problem
 
 # Editor swap/backup files and download leftovers: never articles, even if a pattern matches.
-_IGNORED_SUFFIXES = (".swp", ".swo", ".swx", ".tmp", ".temp", ".bak", ".orig", ".part", ".crdownload")
+_IGNORED_SUFFIXES = (
+    ".swp",
+    ".swo",
+    ".swx",
+    ".tmp",
+    ".temp",
+    ".bak",
+    ".orig",
+    ".part",
+    ".crdownload",
+)
 
 
 def is_ignored(name: str) -> bool:
@@ -43,8 +53,9 @@ def require_folder(content_dir: Path) -> None:
         )
 
 
-def classify(path: Path, root: Path, patterns: Iterable[str], skip: Iterable[Path] = ()
-             ) -> bool | Problem:
+def classify(
+    path: Path, root: Path, patterns: Iterable[str], skip: Iterable[Path] = ()
+) -> bool | Problem:
     """Is `path` (under `root`) an article file to read? A Problem says why one is refused.
 
     Used for single paths from the watcher as well as for walks, so both follow one policy:
@@ -88,8 +99,12 @@ def stamp(path: Path | str) -> Stamp | None:
         return None
 
 
-def discover(content_dir: Path, patterns: Iterable[str], exclude: Iterable[Path] = (),
-             under: Path | None = None) -> tuple[list[Path], list[Problem]]:
+def discover(
+    content_dir: Path,
+    patterns: Iterable[str],
+    exclude: Iterable[Path] = (),
+    under: Path | None = None,
+) -> tuple[list[Path], list[Problem]]:
     """Every article file under `under` (default: all of `content_dir`), in a stable order.
 
     Folder symlinks are not followed (no loops). `exclude` keeps an output folder nested in the
@@ -99,9 +114,12 @@ def discover(content_dir: Path, patterns: Iterable[str], exclude: Iterable[Path]
     return [Path(path) for path, _, _ in found], problems
 
 
-def walk(content_dir: Path, patterns: Iterable[str], exclude: Iterable[Path] = (),
-         under: Path | None = None
-         ) -> tuple[list[tuple[str, str, Stamp | None]], list[Problem]]:
+def walk(
+    content_dir: Path,
+    patterns: Iterable[str],
+    exclude: Iterable[Path] = (),
+    under: Path | None = None,
+) -> tuple[list[tuple[str, str, Stamp | None]], list[Problem]]:
     """`discover` as (path, path relative to `content_dir`, stamp) of each file.
 
     One `scandir` per folder and one `stat` per file: at 100,000 files a walk is the floor of
@@ -130,8 +148,13 @@ def walk(content_dir: Path, patterns: Iterable[str], exclude: Iterable[Path] = (
                 entries = list(it)  # the result is sorted once at the end
         except OSError as exc:
             if under is None or folder != str(under):  # a reported folder that has gone again
-                problems.append(Problem(Path(exc.filename or folder), None,
-                                        f"cannot list folder: {exc.strerror or exc}"))
+                problems.append(
+                    Problem(
+                        Path(exc.filename or folder),
+                        None,
+                        f"cannot list folder: {exc.strerror or exc}",
+                    )
+                )
             continue
         subfolders = []
         for entry in entries:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
 import hashlib
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -51,8 +51,11 @@ class Plan:
     def fingerprint(self) -> bytes:
         """Equal fingerprints render equal bytes (for the same site and formats)."""
         digest = hashlib.blake2b(digest_size=16)
-        digest.update(repr((self.kind.value, self.key, self.name, self.path, self.link,
-                            self.labels)).encode("utf-8", "surrogatepass"))
+        digest.update(
+            repr((self.kind.value, self.key, self.name, self.path, self.link, self.labels)).encode(
+                "utf-8", "surrogatepass"
+            )
+        )
         for stub in self.stubs:
             digest.update(stub.digest)
         return digest.digest()
@@ -67,15 +70,28 @@ def plan(index: Index, ref: Ref, path: str, now: datetime, max_items: int) -> Pl
         link = f"https://{domain}/" if domain else None
     topics = {k for s in stubs for k in s.topics}
     labels = tuple(sorted((k, index.name((FeedKind.TOPIC, k))) for k in topics))
-    return Plan(kind=ref[0], key=ref[1], name=index.name(ref) if ref != ALL else "", path=path,
-                stubs=stubs, link=link, labels=labels)
+    return Plan(
+        kind=ref[0],
+        key=ref[1],
+        name=index.name(ref) if ref != ALL else "",
+        path=path,
+        stubs=stubs,
+        link=link,
+        labels=labels,
+    )
 
 
 def materialise(index: Index, p: Plan) -> Feed:
     """The feed with its articles' text, for rendering."""
-    return Feed(kind=p.kind, key=p.key, name=p.name, path=p.path,
-                articles=tuple(index.article(s.source) for s in p.stubs), link=p.link,
-                labels=p.labels)
+    return Feed(
+        kind=p.kind,
+        key=p.key,
+        name=p.name,
+        path=p.path,
+        articles=tuple(index.article(s.source) for s in p.stubs),
+        link=p.link,
+        labels=p.labels,
+    )
 
 
 def build(index: Index, ref: Ref, path: str, now: datetime, max_items: int) -> Feed:
@@ -90,8 +106,10 @@ def select(articles: Iterable[Article], now: datetime, max_items: int) -> Select
     for article in articles:
         index.set_record(article.source, Path(article.source), None, entry_of(article), ())
     feed_paths, notes = paths(index.existing(now))
-    feeds = sorted((build(index, ref, p, now, max_items) for ref, p in feed_paths.items()),
-                   key=lambda f: (f.kind is not FeedKind.ALL, f.path))
+    feeds = sorted(
+        (build(index, ref, p, now, max_items) for ref, p in feed_paths.items()),
+        key=lambda f: (f.kind is not FeedKind.ALL, f.path),
+    )
     published, scheduled = index.counts(now)
     due = index.next_due(now)
     return Selection(

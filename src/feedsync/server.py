@@ -147,11 +147,15 @@ def make_app(root: Path) -> web.Application:
         path = resolve(root, request.path)
         entry = files.read(path) if path is not None else None
         if path is None or entry is None:
-            return web.Response(status=404, text="404: not found\n",
-                                headers={"Cache-Control": "no-cache"})
+            return web.Response(
+                status=404, text="404: not found\n", headers={"Cache-Control": "no-cache"}
+            )
         media = MEDIA_TYPES.get(path.suffix.lower(), "application/octet-stream")
-        use_gzip = (len(entry.data) >= GZIP_MIN_BYTES and "charset" in media
-                    and _accepts_gzip(request.headers.get("Accept-Encoding", "")))
+        use_gzip = (
+            len(entry.data) >= GZIP_MIN_BYTES
+            and "charset" in media
+            and _accepts_gzip(request.headers.get("Accept-Encoding", ""))
+        )
         etag = entry.etag[:-1] + '-gz"' if use_gzip else entry.etag
         headers = {
             "ETag": etag,
@@ -210,9 +214,13 @@ class Server:
         try:
             # A connection idle for 15 s (also one that never sends a request) is closed, so
             # silent clients cannot hold the process's file descriptors for an hour.
-            self._runner = web.AppRunner(make_app(self.root), access_log=None,
-                                         handle_signals=False, shutdown_timeout=2,
-                                         keepalive_timeout=IDLE_SECONDS)
+            self._runner = web.AppRunner(
+                make_app(self.root),
+                access_log=None,
+                handle_signals=False,
+                shutdown_timeout=2,
+                keepalive_timeout=IDLE_SECONDS,
+            )
             loop.run_until_complete(self._runner.setup())
             site = web.TCPSite(self._runner, self.host, self.port, backlog=1024)
             loop.run_until_complete(site.start())

@@ -11,7 +11,10 @@ _SPACE = re.compile(r"\s+")
 _NOT_WORD = re.compile(r"[^\w]+")
 _MAX_BYTES = 96  # well under the 255-byte name limit, with room for a suffix and extension
 _RESERVED = {  # names Windows refuses whatever the extension
-    "con", "prn", "aux", "nul",
+    "con",
+    "prn",
+    "aux",
+    "nul",
     *(f"com{i}" for i in range(10)),
     *(f"lpt{i}" for i in range(10)),
 }

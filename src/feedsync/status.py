@@ -33,22 +33,34 @@ RUNNING, DEGRADED, NOT_RUNNING = 0, 1, 3
 
 # The degraded states a daemon can be in, each with what to do about it, in display order.
 KINDS: dict[str, tuple[str, str]] = {
-    "output_unwritable": ("the output folder cannot be written",
-                          "feeds already there are kept and it retries with backoff; free"
-                          " space, remount it read-write or fix its permissions"),
-    "content_missing": ("the content folder is missing",
-                        "every feed is kept as it is until the folder is back"),
-    "reload_rejected": ("the last configuration reload was rejected",
-                        "the daemon still runs with the configuration it had; fix the file"
-                        " and reload again (systemctl reload feedsync, or kill -HUP PID)"),
-    "watcher": ("file changes are not watched natively",
-                "edits are seen by polling or by the periodic reconcile only; raise"
-                " fs.inotify.max_user_watches, or set watcher: polling to accept it"),
-    "websub": ("the WebSub hub is failing",
-               "feeds are written as usual; subscribers get no pushes until the hub accepts"
-               " notifications again"),
-    "internal": ("a run failed unexpectedly",
-                 "it is retried with a full run; if this persists, report it with the log"),
+    "output_unwritable": (
+        "the output folder cannot be written",
+        "feeds already there are kept and it retries with backoff; free"
+        " space, remount it read-write or fix its permissions",
+    ),
+    "content_missing": (
+        "the content folder is missing",
+        "every feed is kept as it is until the folder is back",
+    ),
+    "reload_rejected": (
+        "the last configuration reload was rejected",
+        "the daemon still runs with the configuration it had; fix the file"
+        " and reload again (systemctl reload feedsync, or kill -HUP PID)",
+    ),
+    "watcher": (
+        "file changes are not watched natively",
+        "edits are seen by polling or by the periodic reconcile only; raise"
+        " fs.inotify.max_user_watches, or set watcher: polling to accept it",
+    ),
+    "websub": (
+        "the WebSub hub is failing",
+        "feeds are written as usual; subscribers get no pushes until the hub accepts"
+        " notifications again",
+    ),
+    "internal": (
+        "a run failed unexpectedly",
+        "it is retried with a full run; if this persists, report it with the log",
+    ),
 }
 
 
@@ -65,8 +77,11 @@ class Condition:
 
 
 def _problems(problems: Iterable[Problem]) -> list[dict[str, Any]]:
-    return [{"path": str(p.path), "line": p.line, "reason": p.reason}
-            for p in problems if p.severity is Severity.ERROR]
+    return [
+        {"path": str(p.path), "line": p.line, "reason": p.reason}
+        for p in problems
+        if p.severity is Severity.ERROR
+    ]
 
 
 class Board:
@@ -122,8 +137,14 @@ class Board:
             _unlink(old)
         self.save()
 
-    def ran(self, report: Report, now: datetime, seconds: float, articles: int,
-            problems: Iterable[Problem]) -> None:
+    def ran(
+        self,
+        report: Report,
+        now: datetime,
+        seconds: float,
+        articles: int,
+        problems: Iterable[Problem],
+    ) -> None:
         """A run finished: its figures, and it cleared the run error."""
         last = {
             "at": now.isoformat(),
@@ -133,10 +154,16 @@ class Board:
             "unchanged": len(report.unchanged),
             "removed": len(report.removed),
         }
-        self.update(last_run=last, last_error=None, articles=articles,
-                    published=report.published, scheduled=report.scheduled,
-                    next_due=report.next_due.isoformat() if report.next_due else None,
-                    feeds=report.feeds, files_in_error=_problems(problems))
+        self.update(
+            last_run=last,
+            last_error=None,
+            articles=articles,
+            published=report.published,
+            scheduled=report.scheduled,
+            next_due=report.next_due.isoformat() if report.next_due else None,
+            feeds=report.feeds,
+            files_in_error=_problems(problems),
+        )
 
     def set(self, kind: str, error: str, now: datetime, **extra: Any) -> None:
         """Enter (or stay in) a degraded state; `since` is kept from its first report."""
@@ -179,9 +206,13 @@ class Board:
                 write_atomic(self.path, body)
         except OSError as exc:
             if not self._save_failed:
-                log.error("cannot write the status file %s: %s; 'feedsync status' cannot see"
-                          " this daemon (set status_file, or XDG_STATE_HOME, to a writable"
-                          " place)", self.path, exc.strerror or exc)
+                log.error(
+                    "cannot write the status file %s: %s; 'feedsync status' cannot see"
+                    " this daemon (set status_file, or XDG_STATE_HOME, to a writable"
+                    " place)",
+                    self.path,
+                    exc.strerror or exc,
+                )
             self._save_failed = True
             return
         if self._save_failed:
@@ -214,13 +245,15 @@ class Verdict:
     code: int
 
 
-def judge(data: Mapping[str, Any] | None, output_dir: Path,
-          broken_config: str | None = None) -> Verdict:
+def judge(
+    data: Mapping[str, Any] | None, output_dir: Path, broken_config: str | None = None
+) -> Verdict:
     """Running means: the status says so, its pid is alive and that pid holds the lock."""
     pid = (data or {}).get("pid")
     held_by = instance.holder(output_dir)
-    running = (data is not None and data.get("state") == "running"
-               and instance.holds(output_dir, pid))
+    running = (
+        data is not None and data.get("state") == "running" and instance.holds(output_dir, pid)
+    )
     problems = dict((data or {}).get("problems") or {}) if running else {}
     if broken_config is not None:
         problems["config_broken"] = {"error": broken_config}
@@ -237,24 +270,31 @@ def judge(data: Mapping[str, Any] | None, output_dir: Path,
 def as_json(data: Mapping[str, Any] | None, verdict: Verdict, path: Path) -> str:
     """`feedsync status --json`: the recorded status plus the verdict, one object."""
     merged: dict[str, Any] = dict(data or {})
-    merged.update({"status_file": str(path), "running": verdict.running,
-                   "lock_holder": verdict.holder, "problems": verdict.problems,
-                   "exit_code": verdict.code})
+    merged.update(
+        {
+            "status_file": str(path),
+            "running": verdict.running,
+            "lock_holder": verdict.holder,
+            "problems": verdict.problems,
+            "exit_code": verdict.code,
+        }
+    )
     if not verdict.running and merged.get("state") == "running":
         merged["state"] = "dead"  # the file says running, but its process is gone
     return json.dumps(merged, indent=2, ensure_ascii=False, sort_keys=True)
 
 
-def describe(data: Mapping[str, Any] | None, verdict: Verdict, path: Path,
-             output_dir: Path) -> str:
+def describe(data: Mapping[str, Any] | None, verdict: Verdict, path: Path, output_dir: Path) -> str:
     """Human lines for `feedsync status`."""
     lines: list[str] = []
     if data is None:
         lines.append(f"feedsync not running: no status in {path}")
         if verdict.holder is not None:
-            lines.append(f"  but pid {verdict.holder} holds {output_dir}: a feedsync started"
-                         " with another status_file or XDG_STATE_HOME; run status with the"
-                         " same settings")
+            lines.append(
+                f"  but pid {verdict.holder} holds {output_dir}: a feedsync started"
+                " with another status_file or XDG_STATE_HOME; run status with the"
+                " same settings"
+            )
         else:
             lines.append("  start it with 'feedsync run'")
     else:
@@ -272,10 +312,12 @@ def describe(data: Mapping[str, Any] | None, verdict: Verdict, path: Path,
         lines.append(
             f"last run: {last.get('at', 'never')}, {last.get('files_read', 0)} files read,"
             f" {_count(last.get('written'))} written, {_count(last.get('unchanged'))}"
-            f" unchanged, {_count(last.get('removed'))} removed")
+            f" unchanged, {_count(last.get('removed'))} removed"
+        )
         lines.append(
             f"{data.get('published', 0)} articles published ({data.get('scheduled', 0)}"
-            f" scheduled, next at {data.get('next_due') or 'none'}), {data.get('feeds', 0)} feeds")
+            f" scheduled, next at {data.get('next_due') or 'none'}), {data.get('feeds', 0)} feeds"
+        )
         if data.get("last_error"):
             lines.append(f"last error: {data['last_error']}")
     for kind, info in verdict.problems.items():
@@ -296,9 +338,11 @@ def _count(value: object) -> int:
 
 def _problem_lines(kind: str, info: Mapping[str, Any]) -> list[str]:
     if kind == "config_broken":
-        return [f"DEGRADED: the configuration file is broken: {info.get('error')}",
-                "  the running daemon keeps its configuration; a reload or restart would"
-                " fail until the file is fixed"]
+        return [
+            f"DEGRADED: the configuration file is broken: {info.get('error')}",
+            "  the running daemon keeps its configuration; a reload or restart would"
+            " fail until the file is fixed",
+        ]
     title, advice = KINDS.get(kind, (kind, ""))
     since = f" since {info['since']}" if info.get("since") else ""
     lines = [f"DEGRADED: {title}{since}: {info.get('error')}"]

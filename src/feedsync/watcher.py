@@ -37,27 +37,46 @@ log = logging.getLogger(__name__)
 # Only changes: watchdog then asks inotify for nothing else. Opens and reads (our own reading
 # of 100,000 files on a full run) would otherwise overflow the kernel's event queue, and an
 # overflow makes watchdog re-scan the whole tree.
-WATCHED_EVENTS = (FileCreatedEvent, FileDeletedEvent, FileModifiedEvent, FileMovedEvent,
-                  FileClosedEvent, DirCreatedEvent, DirDeletedEvent, DirMovedEvent)
+WATCHED_EVENTS = (
+    FileCreatedEvent,
+    FileDeletedEvent,
+    FileModifiedEvent,
+    FileMovedEvent,
+    FileClosedEvent,
+    DirCreatedEvent,
+    DirDeletedEvent,
+    DirMovedEvent,
+)
 
 
 class _Recorder(FileSystemEventHandler):
-    def __init__(self, record: Callable[[Path], None], folders: tuple[str, ...],
-                 files: frozenset[str], real: str, shown: str) -> None:
+    def __init__(
+        self,
+        record: Callable[[Path], None],
+        folders: tuple[str, ...],
+        files: frozenset[str],
+        real: str,
+        shown: str,
+    ) -> None:
         self._record = record
         self._folders = folders
         self._files = files
-        self._real = real    # the folder the watch is on (symlinks resolved) ...
+        self._real = real  # the folder the watch is on (symlinks resolved) ...
         self._shown = shown  # ... and the path the daemon knows it by
 
     def _keep(self, raw: str | bytes) -> None:
         """Our own writes (output folder, status file, temp files) must not wake us up."""
         path = os.fsdecode(raw)
-        if self._real != self._shown and (path == self._real
-                                          or path.startswith(self._real + os.sep)):
-            path = self._shown + path[len(self._real):]
-        if (not path or path.startswith(self._folders) or path in self._files
-                or os.path.basename(path).startswith(TEMP_PREFIX)):
+        if self._real != self._shown and (
+            path == self._real or path.startswith(self._real + os.sep)
+        ):
+            path = self._shown + path[len(self._real) :]
+        if (
+            not path
+            or path.startswith(self._folders)
+            or path in self._files
+            or os.path.basename(path).startswith(TEMP_PREFIX)
+        ):
             return
         self._record(Path(path))
 
@@ -94,9 +113,16 @@ def identity(folder: Path) -> Identity | None:
 class Watcher:
     """Watches one folder recursively; re-armed by the daemon if the watch dies."""
 
-    def __init__(self, root: Path, record: Callable[[Path], None], *, mode: str = "auto",
-                 poll_seconds: float = 1.0, ignore_folders: Iterable[Path] = (),
-                 ignore_files: Iterable[Path] = ()) -> None:
+    def __init__(
+        self,
+        root: Path,
+        record: Callable[[Path], None],
+        *,
+        mode: str = "auto",
+        poll_seconds: float = 1.0,
+        ignore_folders: Iterable[Path] = (),
+        ignore_files: Iterable[Path] = (),
+    ) -> None:
         self.root = root
         self.mode = mode
         self.poll_seconds = poll_seconds
@@ -109,8 +135,9 @@ class Watcher:
         self._observer: BaseObserver | None = None
 
     def _make(self, polling: bool, real: str) -> BaseObserver:
-        handler = _Recorder(self._record, self._folders, self._files, real,
-                            str(self.root.absolute()))
+        handler = _Recorder(
+            self._record, self._folders, self._files, real, str(self.root.absolute())
+        )
         observer = PollingObserver(timeout=self.poll_seconds) if polling else Observer()
         # The watch goes on the real folder: watchdog does not follow a symlink given as the
         # root, and the events are translated back to the path the daemon knows.
@@ -133,9 +160,12 @@ class Watcher:
             if self.mode == "native":
                 raise
             self.fallback = f"native watching unavailable ({exc.strerror or exc})"
-            log.warning("native file watching is unavailable (%s); polling every %ss instead."
-                        " Raise fs.inotify.max_user_watches to watch natively.",
-                        exc.strerror or exc, self.poll_seconds)
+            log.warning(
+                "native file watching is unavailable (%s); polling every %ss instead."
+                " Raise fs.inotify.max_user_watches to watch natively.",
+                exc.strerror or exc,
+                self.poll_seconds,
+            )
             self._observer, self.kind = self._make(True, found[0]), "polling"
 
     def alive(self) -> bool:

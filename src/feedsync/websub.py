@@ -27,9 +27,13 @@ _ERROR_CHARS = 200  # a status line, not a traceback
 
 def http_post(url: str, body: bytes) -> int:
     request = urllib.request.Request(
-        url, data=body, method="POST",
-        headers={"Content-Type": "application/x-www-form-urlencoded",
-                 "User-Agent": "feedsync (WebSub publisher)"},
+        url,
+        data=body,
+        method="POST",
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "User-Agent": "feedsync (WebSub publisher)",
+        },
     )
     try:
         with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - http(s) only
@@ -60,16 +64,23 @@ def describe(exc: BaseException) -> str:
     if isinstance(exc, urllib.error.URLError) and isinstance(exc.reason, BaseException):
         exc = exc.reason  # urllib's wrapper says nothing the reason does not
     text = " ".join(repr(exc).split())
-    return text if len(text) <= _ERROR_CHARS else text[:_ERROR_CHARS - 1] + "…"
+    return text if len(text) <= _ERROR_CHARS else text[: _ERROR_CHARS - 1] + "…"
 
 
 class Publisher:
     """Queues changed feed URLs and notifies the hub from a background thread."""
 
-    def __init__(self, hub: str, *, post: Post = http_post, attempts: int = 6,
-                 first_delay: float = 1.0, max_delay: float = 60.0,
-                 clock: Callable[[], datetime] = _utc_now,
-                 on_change: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        hub: str,
+        *,
+        post: Post = http_post,
+        attempts: int = 6,
+        first_delay: float = 1.0,
+        max_delay: float = 60.0,
+        clock: Callable[[], datetime] = _utc_now,
+        on_change: Callable[[], None] | None = None,
+    ) -> None:
         self.hub = hub
         self._post = post
         self.attempts = attempts
@@ -100,8 +111,13 @@ class Publisher:
 
     def health(self) -> HubHealth:
         with self._health_lock:
-            return HubHealth(self.hub, self._failing_since, self._last_error, self._given_up,
-                             self._thread.is_alive())
+            return HubHealth(
+                self.hub,
+                self._failing_since,
+                self._last_error,
+                self._given_up,
+                self._thread.is_alive(),
+            )
 
     def alive(self) -> bool:
         return self._thread.is_alive()
@@ -160,8 +176,13 @@ class Publisher:
                     self.sent.append(url)
                 changed = self._succeeded()
             elif tries >= self.attempts:
-                log.error("WebSub: giving up on %s after %d attempts (hub %s: %s)",
-                          url, tries, self.hub, error)
+                log.error(
+                    "WebSub: giving up on %s after %d attempts (hub %s: %s)",
+                    url,
+                    tries,
+                    self.hub,
+                    error,
+                )
                 changed = self._failed(error, gave_up=True)
             else:
                 delay = min(self.first_delay * 2 ** (tries - 1), self.max_delay)

@@ -59,7 +59,7 @@ def abandoned_temp(name: str) -> bool:
     """A temp file a killed run left behind (not one another live feedsync is writing)."""
     if not name.startswith(TEMP_PREFIX):
         return False
-    pid, sep, _ = name[len(TEMP_PREFIX):].partition("-")
+    pid, sep, _ = name[len(TEMP_PREFIX) :].partition("-")
     if not sep or not pid.isdigit() or int(pid) == os.getpid():
         return True  # ours (nothing of ours is in flight while we clean up) or unrecognised
     try:
@@ -83,8 +83,9 @@ def leftover(name: str, suffixes: tuple[str, ...]) -> str | None:
 
 def write_atomic(target: Path, data: bytes) -> None:
     """Temp file in the same folder, fsync, rename: readers see the old file or the new one."""
-    fd, tmp = tempfile.mkstemp(dir=target.parent,
-                               prefix=f"{TEMP_PREFIX}{os.getpid()}-{target.name}.")
+    fd, tmp = tempfile.mkstemp(
+        dir=target.parent, prefix=f"{TEMP_PREFIX}{os.getpid()}-{target.name}."
+    )
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
@@ -141,8 +142,14 @@ def _error(out_dir: Path, exc: OSError) -> OutputError:
     )
 
 
-def _write(out_dir: Path, files: Mapping[str, bytes], written: list[str], unchanged: list[str],
-           touched: set[Path], last: Iterable[str]) -> _Targets:
+def _write(
+    out_dir: Path,
+    files: Mapping[str, bytes],
+    written: list[str],
+    unchanged: list[str],
+    touched: set[Path],
+    last: Iterable[str],
+) -> _Targets:
     """Write in a stable order, the files in `last` after the others (and before deletions),
     so a page or list that links to feeds never links to one that is not there yet."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -179,8 +186,9 @@ def _write(out_dir: Path, files: Mapping[str, bytes], written: list[str], unchan
     return targets
 
 
-def apply(out_dir: Path, files: Mapping[str, bytes], deletes: Iterable[str],
-          last: Iterable[str] = ()) -> Outcome:
+def apply(
+    out_dir: Path, files: Mapping[str, bytes], deletes: Iterable[str], last: Iterable[str] = ()
+) -> Outcome:
     """Write `files` and delete `deletes` (paths relative to `out_dir`); nothing else is looked at.
 
     The daemon's path: the work is proportional to what changed, not to the output folder.
