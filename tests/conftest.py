@@ -71,8 +71,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--update-golden", action="store_true",
-                     help="rewrite tests/golden/ from the current output")
+    parser.addoption(
+        "--update-golden", action="store_true", help="rewrite tests/golden/ from the current output"
+    )
 
 
 @pytest.fixture
@@ -112,8 +113,9 @@ def article_text(
         "secured": "c2VjcmV0;c2VjcmV0==",
     }
     fields.update(extra)
-    body = yaml.safe_dump({k: v for k, v in fields.items() if v is not None},
-                          allow_unicode=True, sort_keys=False)
+    body = yaml.safe_dump(
+        {k: v for k, v in fields.items() if v is not None}, allow_unicode=True, sort_keys=False
+    )
     return f"---\n{body}---\n\n"
 
 
@@ -128,8 +130,9 @@ def write_article() -> Callable[..., Path]:
     return write
 
 
-def wait_until(condition: Callable[[], object], timeout: float = 10.0,
-               what: str = "condition") -> None:
+def wait_until(
+    condition: Callable[[], object], timeout: float = 10.0, what: str = "condition"
+) -> None:
     """Poll until `condition()` is true: tests wait on what they expect, never on a sleep."""
     import threading
     import time
@@ -155,8 +158,11 @@ def titles(path: Path) -> list[str]:
 
 def tree(root: Path) -> dict[str, bytes]:
     """Every file under `root` by relative path: outputs compared byte for byte."""
-    return {p.relative_to(root).as_posix(): p.read_bytes()
-            for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 def generate_once(content: Path, out: Path, now: datetime = FIXED_NOW, **settings: Any) -> Report:
@@ -215,8 +221,11 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
     """
     mount = tmp_path / "out"
     mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=96k,mode=0755", "tmpfs",
-                           str(mount)], capture_output=True, text=True)
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=96k,mode=0755", "tmpfs", str(mount)],
+        capture_output=True,
+        text=True,
+    )
     if done.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here (needs root): {done.stderr.strip()}")
     try:

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import feedparser
 import pytest
-from conftest import ROOT, generate_once, load_atom_schema
 from lxml import etree
+
+from conftest import ROOT, generate_once, load_atom_schema
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 SITE_TITLE = "feedsync"

@@ -26,26 +26,39 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 import lxml.html
 import pytest
-from conftest import ROOT, generate_once, wait_until
 
 from feedsync.server import Server
 
+from conftest import ROOT, generate_once, wait_until
+
 CHROMIUM = shutil.which("chromium")
 pytestmark = pytest.mark.skipif(
-    CHROMIUM is None, reason="needs Debian's chromium on PATH (apt-get install chromium)")
+    CHROMIUM is None, reason="needs Debian's chromium on PATH (apt-get install chromium)"
+)
 
 TIMEOUT = 60  # seconds for one chromium run, start to exit
-CLOSED_NETWORK_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                        "--no-first-run", "--disable-background-networking",
-                        "--disable-component-update", "--disable-sync")
-FEED_TYPES = {".rss": "application/rss+xml", ".atom": "application/atom+xml",
-              ".json": "application/feed+json"}
+CLOSED_NETWORK_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)
+FEED_TYPES = {
+    ".rss": "application/rss+xml",
+    ".atom": "application/atom+xml",
+    ".json": "application/feed+json",
+}
 SITE_TITLE = "feedsync"  # the default site_title
 ARTIFACTS = ROOT / "test-artifacts"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 # --- chromium ---------------------------------------------------------------------------------
+
 
 def _leftovers(proc: subprocess.Popen[bytes], profile: Path) -> list[int]:
     """Live processes of chromium's own process group, or naming this test's profile: ours only."""
@@ -78,8 +91,13 @@ def run_chromium(profile: Path, *args: str) -> subprocess.CompletedProcess[bytes
     """Headless chromium with a fresh profile; fails the test after TIMEOUT, leaving no process."""
     profile.mkdir(parents=True)
     cmd = [CHROMIUM, *CLOSED_NETWORK_FLAGS, f"--user-data-dir={profile}", *args]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            stdin=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     timed_out = False
     try:
         out, err = proc.communicate(timeout=TIMEOUT)
@@ -92,8 +110,11 @@ def run_chromium(profile: Path, *args: str) -> subprocess.CompletedProcess[bytes
         if proc.poll() is None:
             proc.kill()
             proc.wait(10)
-        wait_until(lambda: not _leftovers(proc, profile), timeout=10,
-                   what=f"chromium processes of {profile} to end")
+        wait_until(
+            lambda: not _leftovers(proc, profile),
+            timeout=10,
+            what=f"chromium processes of {profile} to end",
+        )
     stderr_tail = "\n".join(err.decode(errors="replace").splitlines()[-20:])
     if timed_out:
         pytest.fail(f"chromium did not finish within {TIMEOUT}s: {cmd}\n{stderr_tail}")
@@ -102,6 +123,7 @@ def run_chromium(profile: Path, *args: str) -> subprocess.CompletedProcess[bytes
 
 
 # --- the site under test ----------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str]]:
@@ -139,13 +161,15 @@ def feeds_in(folder: Path) -> list[str]:
 
 
 def section_rows(doc: lxml.html.HtmlElement, heading: str) -> list[lxml.html.HtmlElement]:
-    tables = doc.xpath("//h2[starts-with(normalize-space(), $h)]/following-sibling::table[1]",
-                       h=heading)
+    tables = doc.xpath(
+        "//h2[starts-with(normalize-space(), $h)]/following-sibling::table[1]", h=heading
+    )
     assert len(tables) == 1, f"no table under a '{heading}' heading"
     return tables[0].xpath(".//tr[td]")
 
 
 # --- tests ------------------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def index_dom(site, tmp_path_factory: pytest.TempPathFactory) -> lxml.html.HtmlElement:
@@ -160,8 +184,10 @@ def test_a_browser_finds_every_main_feed_through_autodiscovery(site, index_dom):
     doc = index_dom
     assert doc.findtext(".//title") == f"{SITE_TITLE} — feeds"
 
-    alternates = {link.get("type"): urljoin(base, link.get("href"))
-                  for link in doc.xpath("//head/link[@rel='alternate']")}
+    alternates = {
+        link.get("type"): urljoin(base, link.get("href"))
+        for link in doc.xpath("//head/link[@rel='alternate']")
+    }
     assert sorted(alternates) == sorted(FEED_TYPES.values())
     for media_type, url in alternates.items():
         status, content_type, body = fetch(url)
@@ -169,8 +195,11 @@ def test_a_browser_finds_every_main_feed_through_autodiscovery(site, index_dom):
         assert content_type.split(";")[0] == media_type, url
         assert body
 
-    opml_links = {urljoin(base, href) for href in doc.xpath("//a/@href | //link/@href")
-                  if href.endswith(".opml")}
+    opml_links = {
+        urljoin(base, href)
+        for href in doc.xpath("//a/@href | //link/@href")
+        if href.endswith(".opml")
+    }
     assert opml_links == {urljoin(base, "feeds.opml")}
     status, content_type, body = fetch(urljoin(base, "feeds.opml"))
     assert (status, content_type.split(";")[0]) == (200, "text/x-opml")
@@ -203,12 +232,13 @@ def test_every_topic_and_provider_feed_is_a_row_of_the_page(site, index_dom, hea
 
 
 def png_pixels(data: bytes) -> tuple[int, int, int, list[bytes]]:
-    """Width, height, bytes per pixel and unfiltered rows of an 8-bit RGB/RGBA, non-interlaced PNG."""
+    """Width, height, bytes per pixel and unfiltered rows of an 8-bit RGB/RGBA PNG
+    (non-interlaced)."""
     assert data.startswith(PNG_SIGNATURE)
     pos, idat, header = 8, [], None
     while pos < len(data):
-        (length,) = struct.unpack(">I", data[pos:pos + 4])
-        kind, body = data[pos + 4:pos + 8], data[pos + 8:pos + 8 + length]
+        (length,) = struct.unpack(">I", data[pos : pos + 4])
+        kind, body = data[pos + 4 : pos + 8], data[pos + 8 : pos + 8 + length]
         pos += 12 + length
         if kind == b"IHDR":
             header = struct.unpack(">IIBBBBB", body)
@@ -225,7 +255,7 @@ def png_pixels(data: bytes) -> tuple[int, int, int, list[bytes]]:
     prev, rows = bytearray(stride), []
     for y in range(height):
         start = y * (stride + 1)
-        kind, line = raw[start], bytearray(raw[start + 1:start + 1 + stride])
+        kind, line = raw[start], bytearray(raw[start + 1 : start + 1 + stride])
         if kind == 1:
             for i in range(bpp, stride):
                 line[i] = (line[i] + line[i - bpp]) & 255
@@ -261,7 +291,7 @@ def test_the_index_page_renders_as_a_picture_with_content(site, tmp_path):
     assert len(data) > 20_000, f"{len(data)} bytes: a blank page?"
     width, height, bpp, rows = png_pixels(data)
     assert (width, height) == (1280, 1600)
-    pixels = [row[i:i + 3] for row in rows for i in range(0, len(row), bpp)]
+    pixels = [row[i : i + 3] for row in rows for i in range(0, len(row), bpp)]
     background = max(set(pixels[:width]), key=pixels[:width].count)  # the top row's colour
     drawn = sum(p != background for p in pixels)
     assert drawn > 0.01 * width * height, f"only {drawn} pixels differ from the background"

@@ -19,11 +19,12 @@ from pathlib import Path
 
 import feedparser
 import pytest
-from conftest import FIXED_NOW, article_text, tree
 
 from feedsync import cache, config, generate
 from feedsync.cli import main
 from feedsync.normalise import article_id
+
+from conftest import FIXED_NOW, article_text, tree
 
 NOW_ARG = "2026-01-01T00:00:00Z"  # FIXED_NOW on the command line
 FEEDS = ("rss", "atom", "json")
@@ -35,6 +36,7 @@ _MTIMES = itertools.count(1_000_000_000 * 10**9, 7 * 10**9 + 123)
 
 
 # -- helpers -----------------------------------------------------------------------------------
+
 
 def cfg(content: Path, out: Path, **settings) -> config.Config:
     return config.load(None, {"content_dir": content, "output_dir": out, **settings})
@@ -51,8 +53,11 @@ def cached(content: Path, out: Path, cache_file: Path, now: datetime = FIXED_NOW
 
 
 def stamps(root: Path) -> dict[str, tuple[int, int]]:
-    return {p.relative_to(root).as_posix(): (p.stat().st_mtime_ns, p.stat().st_ino)
-            for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(root).as_posix(): (p.stat().st_mtime_ns, p.stat().st_ino)
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 def fresh(content: Path, where: Path, now: datetime = FIXED_NOW, **settings) -> dict[str, bytes]:
@@ -109,8 +114,13 @@ def cli(capsys, *argv: str) -> tuple[int, str, str]:
 def small_site(content: Path) -> None:
     put(content / "a.md", "Alpha", topics=["AI"], provider="Acme", day="2024-05-01")
     put(content / "b.md", "Beta", topics=["Robotics"], provider="Beta", day="2024-05-02")
-    put(content / "sub/c.md", "Gamma", topics=["AI", "Open Source"], provider="Acme",
-        day="2024-05-03")
+    put(
+        content / "sub/c.md",
+        "Gamma",
+        topics=["AI", "Open Source"],
+        provider="Acme",
+        day="2024-05-03",
+    )
 
 
 def random_article(rng: random.Random, title: str) -> str:
@@ -138,11 +148,13 @@ def site(tmp_path):
 
 # -- 1. nothing changed ------------------------------------------------------------------------
 
+
 def test_a_second_run_with_nothing_changed_reads_and_writes_nothing(site, tmp_path):
     content, out, cache_file = site
     before_bytes, before_stamps = tree(out), stamps(out)
-    assert {"all.atom", "topics/ai.rss", "providers/acme.json", "index.html",
-            "feeds.opml"} <= set(before_bytes)
+    assert {"all.atom", "topics/ai.rss", "providers/acme.json", "index.html", "feeds.opml"} <= set(
+        before_bytes
+    )
 
     report = cached(content, out, cache_file)
 
@@ -157,6 +169,7 @@ def test_a_second_run_with_nothing_changed_reads_and_writes_nothing(site, tmp_pa
 
 
 # -- 2. an edited file --------------------------------------------------------------------------
+
 
 def test_an_edited_file_is_the_only_one_read_and_its_feeds_are_rewritten(site, tmp_path):
     content, out, cache_file = site
@@ -192,6 +205,7 @@ def test_an_edit_that_keeps_the_size_is_still_seen(site, tmp_path):
 
 # -- 3. touched, not changed --------------------------------------------------------------------
 
+
 def test_a_touched_but_unchanged_file_is_read_again_and_nothing_is_written(site):
     content, out, cache_file = site
     before_bytes, before_stamps = tree(out), stamps(out)
@@ -207,6 +221,7 @@ def test_a_touched_but_unchanged_file_is_read_again_and_nothing_is_written(site)
 
 
 # -- 4. a renamed file --------------------------------------------------------------------------
+
 
 def test_a_renamed_file_gets_its_new_id_as_a_fresh_run_gives_it(site, tmp_path):
     content, out, cache_file = site
@@ -239,6 +254,7 @@ def test_a_renamed_folder_and_a_new_file_in_its_place(site, tmp_path):
 
 # -- 5. a deleted file --------------------------------------------------------------------------
 
+
 def test_a_deleted_file_leaves_the_feeds_and_an_emptied_feed_is_removed(site, tmp_path):
     content, out, cache_file = site
     (content / "b.md").unlink()
@@ -268,6 +284,7 @@ def test_deleting_every_file_empties_the_site_as_a_fresh_run_does(site, tmp_path
 
 # -- 6. output files changed behind feedsync's back ---------------------------------------------
 
+
 def test_output_files_deleted_or_edited_by_hand_are_put_back(site, tmp_path):
     content, out, cache_file = site
     expected = fresh(content, tmp_path / "fresh")
@@ -282,8 +299,9 @@ def test_output_files_deleted_or_edited_by_hand_are_put_back(site, tmp_path):
     report = cached(content, out, cache_file)
 
     assert report.exit_code == 0 and report.files_read == 0
-    assert {"topics/ai.rss", "all.atom", "providers/acme.json", "feeds.opml",
-            "index.html"} <= set(report.written)
+    assert {"topics/ai.rss", "all.atom", "providers/acme.json", "feeds.opml", "index.html"} <= set(
+        report.written
+    )
     assert tree(out) == expected
     after = cached(content, out, cache_file)  # and it is settled again
     assert after.written == () and tree(out) == expected
@@ -299,8 +317,7 @@ def test_a_whole_output_folder_removed_is_written_again(site, tmp_path):
     assert tree(out) == fresh(content, tmp_path / "fresh")
 
 
-def test_a_stale_feed_file_dropped_into_the_output_is_removed_as_a_fresh_run_would(site,
-                                                                                   tmp_path):
+def test_a_stale_feed_file_dropped_into_the_output_is_removed_as_a_fresh_run_would(site, tmp_path):
     content, out, cache_file = site
     expected = fresh(content, tmp_path / "fresh")
     (out / "topics/leftover.rss").write_text("<rss/>", encoding="utf-8")
@@ -317,12 +334,22 @@ def test_a_stale_feed_file_dropped_into_the_output_is_removed_as_a_fresh_run_wou
 
 # -- 7. a corrupt cache -------------------------------------------------------------------------
 
+
 def test_a_corrupt_cache_file_is_rebuilt_with_a_warning(tmp_path, capsys):
     content, out, cache_file = tmp_path / "in", tmp_path / "out", tmp_path / "c.sqlite3"
     small_site(content)
     cache_file.write_bytes(b"not a database" * 100)
-    args = ("generate", "--content", str(content), "--output", str(out), "--now", NOW_ARG,
-            "--cache", str(cache_file))
+    args = (
+        "generate",
+        "--content",
+        str(content),
+        "--output",
+        str(out),
+        "--now",
+        NOW_ARG,
+        "--cache",
+        str(cache_file),
+    )
 
     code, stdout, err = cli(capsys, *args)
 
@@ -344,21 +371,35 @@ def test_a_cache_with_damaged_pages_never_fails_the_run(tmp_path, capsys):
     """A database whose inner pages were overwritten (a bad disk, a partial copy)."""
     content, out, cache_file = tmp_path / "in", tmp_path / "out", tmp_path / "c.sqlite3"
     for i in range(120):
-        put(content / f"{i:03}.md", f"Article {i}", topics=[TOPICS[i % len(TOPICS)]],
-            provider=PROVIDERS[i % len(PROVIDERS)], day=f"2024-0{1 + i % 9}-1{i % 10}")
+        put(
+            content / f"{i:03}.md",
+            f"Article {i}",
+            topics=[TOPICS[i % len(TOPICS)]],
+            provider=PROVIDERS[i % len(PROVIDERS)],
+            day=f"2024-0{1 + i % 9}-1{i % 10}",
+        )
     assert cached(content, out, cache_file).exit_code == 0
     data = bytearray(cache_file.read_bytes())
     page = 4096
     assert len(data) > 8 * page
     for start in range(2 * page, len(data), 3 * page):  # every third page after the first two
-        data[start:start + page] = bytes([0x5A]) * page
+        data[start : start + page] = bytes([0x5A]) * page
     cache_file.write_bytes(bytes(data))
     with sqlite3.connect(cache_file) as db:  # the damage is there, and SQLite can tell
         assert db.execute("PRAGMA quick_check(1)").fetchone() != ("ok",)
     db.close()
     put(content / "000.md", "Article zero, edited", topics=["AI"], provider="Acme")
-    args = ("generate", "--content", str(content), "--output", str(out), "--now", NOW_ARG,
-            "--cache", str(cache_file))
+    args = (
+        "generate",
+        "--content",
+        str(content),
+        "--output",
+        str(out),
+        "--now",
+        NOW_ARG,
+        "--cache",
+        str(cache_file),
+    )
 
     code, _, err = cli(capsys, *args)
 
@@ -370,9 +411,11 @@ def test_a_cache_with_damaged_pages_never_fails_the_run(tmp_path, capsys):
 
 # -- 8. a cache from other settings or another version ------------------------------------------
 
+
 @pytest.mark.parametrize("how", ["config", "version", "tables"])
-def test_a_cache_from_elsewhere_is_rebuilt_and_gives_the_same_output(site, tmp_path, how,
-                                                                     monkeypatch, caplog):
+def test_a_cache_from_elsewhere_is_rebuilt_and_gives_the_same_output(
+    site, tmp_path, how, monkeypatch, caplog
+):
     content, out, cache_file = site
     before_bytes = tree(out)
     if how == "config":
@@ -383,8 +426,9 @@ def test_a_cache_from_elsewhere_is_rebuilt_and_gives_the_same_output(site, tmp_p
         monkeypatch.setattr(cache, "__version__", "0.0.0-other")
     else:  # an old layout: other tables, no meta
         with sqlite3.connect(cache_file) as db:
-            for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type='table'"
-                                      " AND name NOT LIKE 'sqlite_%'").fetchall():
+            for (name,) in db.execute(
+                "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'"
+            ).fetchall():
                 db.execute(f'DROP TABLE "{name}"')
             db.execute("CREATE TABLE files (path TEXT PRIMARY KEY, mtime REAL, blob BLOB)")
             db.execute("INSERT INTO files VALUES ('a.md', 1.0, x'00')")
@@ -402,6 +446,7 @@ def test_a_cache_from_elsewhere_is_rebuilt_and_gives_the_same_output(site, tmp_p
 
 
 # -- 9. settings changed, same cache file --------------------------------------------------------
+
 
 def test_changing_settings_with_the_same_cache_gives_what_an_uncached_run_gives(tmp_path):
     content, out, cache_file = tmp_path / "in", tmp_path / "out", tmp_path / "c.sqlite3"
@@ -430,18 +475,34 @@ def test_changing_settings_with_the_same_cache_gives_what_an_uncached_run_gives(
 
 # -- 10. two processes at once, and a cache somebody else holds ----------------------------------
 
+
 def test_two_processes_sharing_a_cache_both_succeed(tmp_path):
     content, out, cache_file = tmp_path / "in", tmp_path / "out", tmp_path / "c.sqlite3"
     rng = random.Random(300)
     content.mkdir()
     for i in range(300):
         (content / f"{i:03}.md").write_text(random_article(rng, f"Story {i}"), encoding="utf-8")
-    command = [sys.executable, "-m", "feedsync", "generate", "--content", str(content),
-               "--output", str(out), "--now", NOW_ARG, "--cache", str(cache_file), "-q"]
+    command = [
+        sys.executable,
+        "-m",
+        "feedsync",
+        "generate",
+        "--content",
+        str(content),
+        "--output",
+        str(out),
+        "--now",
+        NOW_ARG,
+        "--cache",
+        str(cache_file),
+        "-q",
+    ]
 
     def both() -> None:
-        procs = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                  text=True) for _ in range(2)]
+        procs = [
+            subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for _ in range(2)
+        ]
         try:
             results = [p.communicate(timeout=120) for p in procs]
         finally:
@@ -477,12 +538,12 @@ def _hold(cache_file: Path) -> sqlite3.Connection:
     return holder
 
 
-def test_a_cache_locked_by_another_process_means_a_run_without_it(site, tmp_path, monkeypatch,
-                                                                  caplog):
+def test_a_cache_locked_by_another_process_means_a_run_without_it(
+    site, tmp_path, monkeypatch, caplog
+):
     content, out, cache_file = site
     monkeypatch.setattr(cache, "LOCK_WAIT_SECONDS", 0.2)
-    put(content / "a.md", "Alpha while locked", topics=["AI"], provider="Acme",
-        day="2024-05-01")
+    put(content / "a.md", "Alpha while locked", topics=["AI"], provider="Acme", day="2024-05-01")
     holder = _hold(cache_file)
     try:
         with caplog.at_level(logging.WARNING):
@@ -493,8 +554,9 @@ def test_a_cache_locked_by_another_process_means_a_run_without_it(site, tmp_path
 
     assert report.exit_code == 0
     assert report.files_read == 3  # in memory: every file read
-    assert any(r.levelno >= logging.WARNING and "cache" in r.getMessage()
-               for r in caplog.records), caplog.text
+    assert any(
+        r.levelno >= logging.WARNING and "cache" in r.getMessage() for r in caplog.records
+    ), caplog.text
     assert "Alpha while locked" in feed_titles(out / "topics/ai.atom")
     expected = fresh(content, tmp_path / "fresh")
     assert tree(out) == expected
@@ -506,8 +568,9 @@ def test_a_cache_locked_by_another_process_means_a_run_without_it(site, tmp_path
     assert settled.files_read == 0 and settled.written == () and tree(out) == expected
 
 
-def test_a_cache_locked_between_opening_and_running_means_a_run_without_it(site, tmp_path,
-                                                                          monkeypatch, caplog):
+def test_a_cache_locked_between_opening_and_running_means_a_run_without_it(
+    site, tmp_path, monkeypatch, caplog
+):
     content, out, cache_file = site
     monkeypatch.setattr(cache, "LOCK_WAIT_SECONDS", 0.2)
     (content / "b.md").unlink()
@@ -523,8 +586,9 @@ def test_a_cache_locked_between_opening_and_running_means_a_run_without_it(site,
         holder.close()
 
     assert report.exit_code == 0
-    assert any(r.levelno >= logging.WARNING and "cache" in r.getMessage()
-               for r in caplog.records), caplog.text
+    assert any(
+        r.levelno >= logging.WARNING and "cache" in r.getMessage() for r in caplog.records
+    ), caplog.text
     expected = fresh(content, tmp_path / "fresh")
     assert tree(out) == expected
     assert cached(content, out, cache_file).exit_code == 0
@@ -536,8 +600,18 @@ def test_a_locked_cache_through_the_command_line_exits_0(site, tmp_path, monkeyp
     monkeypatch.setattr(cache, "LOCK_WAIT_SECONDS", 0.2)
     holder = _hold(cache_file)
     try:
-        code, stdout, err = cli(capsys, "generate", "--content", str(content), "--output",
-                                str(out), "--now", NOW_ARG, "--cache", str(cache_file))
+        code, stdout, err = cli(
+            capsys,
+            "generate",
+            "--content",
+            str(content),
+            "--output",
+            str(out),
+            "--now",
+            NOW_ARG,
+            "--cache",
+            str(cache_file),
+        )
     finally:
         holder.rollback()
         holder.close()
@@ -547,6 +621,7 @@ def test_a_locked_cache_through_the_command_line_exits_0(site, tmp_path, monkeyp
 
 
 # -- 11. a random sequence of changes ------------------------------------------------------------
+
 
 def test_cached_runs_match_uncached_runs_through_random_changes(tmp_path):
     rng = random.Random(20260101)
@@ -592,14 +667,16 @@ def test_cached_runs_match_uncached_runs_through_random_changes(tmp_path):
         kinds_seen.add(kind)
         report = cached(content, out, cache_file, now, max_items=5)
         assert report.exit_code == 0, (step, kind, name)
-        assert tree(out) == fresh(content, tmp_path / "fresh", now, max_items=5), \
+        assert tree(out) == fresh(content, tmp_path / "fresh", now, max_items=5), (
             f"step {step}: {kind} {name}"
+        )
     assert {"edit", "add", "delete", "rename"} <= kinds_seen
     settled = cached(content, out, cache_file, now, max_items=5)
     assert settled.files_read == 0 and settled.written == ()
 
 
 # -- 12. time passes with nothing changed on disk ------------------------------------------------
+
 
 def test_a_scheduled_article_appears_when_its_time_comes_with_nothing_changed(site, tmp_path):
     content, out, cache_file = site
@@ -627,6 +704,7 @@ def test_a_scheduled_article_appears_when_its_time_comes_with_nothing_changed(si
 
 
 # -- 13. --no-cache ------------------------------------------------------------------------------
+
 
 def test_no_cache_creates_no_cache_file(tmp_path, monkeypatch, capsys):
     xdg = tmp_path / "xdg"

@@ -20,8 +20,9 @@ import feedparser
 import pytest
 from lxml import etree
 
-from conftest import article_text, generate_once, load_atom_schema
 from feedsync.model import Severity
+
+from conftest import article_text, generate_once, load_atom_schema
 
 Make = Callable[[Path, Path], None]  # (content folder, tmp_path) -> writes the bad input
 
@@ -40,6 +41,7 @@ def text(name: str, body: str | bytes) -> Make:
         path = content / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(body if isinstance(body, bytes) else body.encode("utf-8"))
+
     return make
 
 
@@ -56,12 +58,20 @@ def replaced(old: str, new: str, title: str = "Bad") -> Make:
     return text("bad.md", article_text(title).replace(old, new))
 
 
-BOMB = "\n".join([
-    "---", 'title: "Bomb"', 'webUrl: "https://x.example/a"',
-    "publishedDateTime: 2024-01-01T00:00:00Z", "published: true",
-    'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]',
-    *(f"{n}: &{n} [{','.join([f'*{p}'] * 9)}]" for p, n in zip("abcdefgh", "bcdefghi")),
-    "topics: [*i]", "---", ""])
+BOMB = "\n".join(
+    [
+        "---",
+        'title: "Bomb"',
+        'webUrl: "https://x.example/a"',
+        "publishedDateTime: 2024-01-01T00:00:00Z",
+        "published: true",
+        'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]',
+        *(f"{n}: &{n} [{','.join([f'*{p}'] * 9)}]" for p, n in zip("abcdefgh", "bcdefghi")),
+        "topics: [*i]",
+        "---",
+        "",
+    ]
+)
 
 
 def symlink_out(content: Path, tmp: Path) -> None:
@@ -81,13 +91,30 @@ def folder_named_like_an_article(content: Path, tmp: Path) -> None:
 
 
 def editor_files(content: Path, tmp: Path) -> None:
-    for name in (".bad.md.swp", "bad.md~", "#bad.md#", ".#bad.md", "bad.md.bak", "bad.md.tmp",
-                 ".hidden.md"):
+    for name in (
+        ".bad.md.swp",
+        "bad.md~",
+        "#bad.md#",
+        ".#bad.md",
+        "bad.md.bak",
+        "bad.md.tmp",
+        ".hidden.md",
+    ):
         (content / name).write_text(article_text("Editor leftover"))
 
 
-NAMES = ["a/b", "a\\b", "..", "../../etc", "with  spaces", "emoji 🚀", "x" * 500, "CASE",
-         "case", "nul\x00name"]
+NAMES = [
+    "a/b",
+    "a\\b",
+    "..",
+    "../../etc",
+    "with  spaces",
+    "emoji 🚀",
+    "x" * 500,
+    "CASE",
+    "case",
+    "nul\x00name",
+]
 
 ROWS = [
     Row("empty file", text("bad.md", b""), "error", "empty file"),
@@ -95,65 +122,161 @@ ROWS = [
     Row("unterminated front matter", text("bad.md", "---\ntitle: x\n"), "error", "never closed"),
     Row("malformed YAML", text("bad.md", "---\ntitle: [x\n---\n"), "error", "invalid YAML"),
     Row("non-mapping YAML", text("bad.md", "---\n- a\n- b\n---\n"), "error", "key: value"),
-    Row("python tag", text("bad.md", "---\ntitle: !!python/object/apply:os.system [id]\n---\n"),
-        "error", "invalid YAML"),
-    Row("deep nesting", text("bad.md", "---\nx: " + "[" * 5000 + "]" * 5000 + "\n---\n"),
-        "error", "nesting"),
+    Row(
+        "python tag",
+        text("bad.md", "---\ntitle: !!python/object/apply:os.system [id]\n---\n"),
+        "error",
+        "invalid YAML",
+    ),
+    Row(
+        "deep nesting",
+        text("bad.md", "---\nx: " + "[" * 5000 + "]" * 5000 + "\n---\n"),
+        "error",
+        "nesting",
+    ),
     Row("YAML alias bomb", text("bad.md", BOMB), "error", "aliases"),
-    Row("UTF-8 BOM", text("bad.md", b"\xef\xbb\xbf" + article_text("Bom").encode()),
-        "accepted", titles=("Bom",)),
-    Row("CRLF line endings", text("bad.md", article_text("Crlf").replace("\n", "\r\n")),
-        "accepted", titles=("Crlf",)),
-    Row("Latin-1 bytes", text("bad.md", article_text("Café").encode("latin-1")), "error",
-        "not UTF-8"),
-    Row("mojibake", article(title="the industryâ€™s future"), "warning", "mojibake",
-        ("the industry’s future",)),
-    Row("control characters in every field",
-        article(title="Bell\x07 title", excerpt="nul\x00 here", topics=["Top\x01ic"],
-                provider="Pro\x02vider"),
-        "warning", "XML does not allow", ("Bell title",)),
-    Row("DEL and C1 control characters in every field",
-        article(title="Red\x9b[31m alert\x7f\x81", excerpt="csi\x9d&#x8f; &#155;here",
-                topics=["Top\x90ic"], provider="Pro\x8dvider"),
-        "warning", "control characters (DEL, U+0080-U+009F)", ("Red\u203a[31m alert",)),
-    Row("markup in title and excerpt", article(title="<b>x</b> & ]]> <![CDATA[y]]>",
-                                               excerpt="<script>alert(1)</script> &amp;"),
-        "accepted", titles=("<b>x</b> & ]]> <![CDATA[y]]>",)),
+    Row(
+        "UTF-8 BOM",
+        text("bad.md", b"\xef\xbb\xbf" + article_text("Bom").encode()),
+        "accepted",
+        titles=("Bom",),
+    ),
+    Row(
+        "CRLF line endings",
+        text("bad.md", article_text("Crlf").replace("\n", "\r\n")),
+        "accepted",
+        titles=("Crlf",),
+    ),
+    Row(
+        "Latin-1 bytes",
+        text("bad.md", article_text("Café").encode("latin-1")),
+        "error",
+        "not UTF-8",
+    ),
+    Row(
+        "mojibake",
+        article(title="the industryâ€™s future"),
+        "warning",
+        "mojibake",
+        ("the industry’s future",),
+    ),
+    Row(
+        "control characters in every field",
+        article(
+            title="Bell\x07 title",
+            excerpt="nul\x00 here",
+            topics=["Top\x01ic"],
+            provider="Pro\x02vider",
+        ),
+        "warning",
+        "XML does not allow",
+        ("Bell title",),
+    ),
+    Row(
+        "DEL and C1 control characters in every field",
+        article(
+            title="Red\x9b[31m alert\x7f\x81",
+            excerpt="csi\x9d&#x8f; &#155;here",
+            topics=["Top\x90ic"],
+            provider="Pro\x8dvider",
+        ),
+        "warning",
+        "control characters (DEL, U+0080-U+009F)",
+        ("Red\u203a[31m alert",),
+    ),
+    Row(
+        "markup in title and excerpt",
+        article(title="<b>x</b> & ]]> <![CDATA[y]]>", excerpt="<script>alert(1)</script> &amp;"),
+        "accepted",
+        titles=("<b>x</b> & ]]> <![CDATA[y]]>",),
+    ),
     Row("missing title", without("title"), "error", "no title"),
     Row("missing link", without("webUrl"), "error", "no usable link"),
     Row("relative link", article(webUrl="/relative"), "error", "no usable link"),
     Row("missing date", without("publishedDateTime"), "error", "publishedDateTime: missing"),
-    Row("date without timezone", article(title="Naive", time="12:00:00"), "warning",
-        "without a timezone", ("Naive",)),
-    Row("date only", replaced("'2024-05-01T12:00:00Z'", "2024-05-01", "Day"), "warning",
-        "date without a time", ("Day",)),
-    Row("RFC 2822 date", replaced("'2024-05-01T12:00:00Z'", "'Wed, 01 May 2024 12:00:00 GMT'",
-                                  "Rfc"), "accepted", titles=("Rfc",)),
+    Row(
+        "date without timezone",
+        article(title="Naive", time="12:00:00"),
+        "warning",
+        "without a timezone",
+        ("Naive",),
+    ),
+    Row(
+        "date only",
+        replaced("'2024-05-01T12:00:00Z'", "2024-05-01", "Day"),
+        "warning",
+        "date without a time",
+        ("Day",),
+    ),
+    Row(
+        "RFC 2822 date",
+        replaced("'2024-05-01T12:00:00Z'", "'Wed, 01 May 2024 12:00:00 GMT'", "Rfc"),
+        "accepted",
+        titles=("Rfc",),
+    ),
     Row("impossible date", article(day="2023-02-30"), "error", "not a date"),
-    Row("far future date", article(title="Later", day="9999-12-31", time="23:59:59Z"),
-        "scheduled"),
+    Row("far future date", article(title="Later", day="9999-12-31", time="23:59:59Z"), "scheduled"),
     Row("far past date", article(day="0001-01-01"), "error", "before 1900"),
     Row("published as a string", article(published="true"), "warning", "not true or false"),
     Row("published as a number", article(published=1), "warning", "not true or false"),
-    Row("blank topic name", article(title="Blank topic", topics=["  ", "AI"]), "warning",
-        "topic '  ' is blank", ("Blank topic",)),
-    Row("blank provider name", article(title="Blank provider", provider="   "), "warning",
-        "'provider' has no name", ("Blank provider",)),
-    Row("hostile topic and provider names", article(title="Names", topics=NAMES,
-                                                    provider="../../etc/passwd"),
-        "accepted", titles=("Names",)),
-    Row("duplicate ids", lambda c, t: (article("a.md", "First", id="same")(c, t),
-                                       article("b.md", "Second", id="same")(c, t)),
-        "error", "already used by", ("First",)),
-    Row("duplicate links", lambda c, t: (article("a.md", "One", webUrl="https://x.example/s")(c, t),
-                                         article("b.md", "Two", webUrl="https://x.example/s")(c, t)),
-        "accepted", titles=("One", "Two")),
-    Row("multi-megabyte field", article(excerpt="x" * 2_000_000), "error",
-        "larger than max_file_bytes"),
-    Row("long field within the size limit", article(title="Long", excerpt="y" * 200_000),
-        "warning", "cut", ("Long",)),
-    Row("unknown extra fields", article(title="Extra", flavour={"deep": [1, 2]}, rating=5),
-        "accepted", titles=("Extra",)),
+    Row(
+        "blank topic name",
+        article(title="Blank topic", topics=["  ", "AI"]),
+        "warning",
+        "topic '  ' is blank",
+        ("Blank topic",),
+    ),
+    Row(
+        "blank provider name",
+        article(title="Blank provider", provider="   "),
+        "warning",
+        "'provider' has no name",
+        ("Blank provider",),
+    ),
+    Row(
+        "hostile topic and provider names",
+        article(title="Names", topics=NAMES, provider="../../etc/passwd"),
+        "accepted",
+        titles=("Names",),
+    ),
+    Row(
+        "duplicate ids",
+        lambda c, t: (
+            article("a.md", "First", id="same")(c, t),
+            article("b.md", "Second", id="same")(c, t),
+        ),
+        "error",
+        "already used by",
+        ("First",),
+    ),
+    Row(
+        "duplicate links",
+        lambda c, t: (
+            article("a.md", "One", webUrl="https://x.example/s")(c, t),
+            article("b.md", "Two", webUrl="https://x.example/s")(c, t),
+        ),
+        "accepted",
+        titles=("One", "Two"),
+    ),
+    Row(
+        "multi-megabyte field",
+        article(excerpt="x" * 2_000_000),
+        "error",
+        "larger than max_file_bytes",
+    ),
+    Row(
+        "long field within the size limit",
+        article(title="Long", excerpt="y" * 200_000),
+        "warning",
+        "cut",
+        ("Long",),
+    ),
+    Row(
+        "unknown extra fields",
+        article(title="Extra", flavour={"deep": [1, 2]}, rating=5),
+        "accepted",
+        titles=("Extra",),
+    ),
     Row("symlink to a file outside", symlink_out, "error", "outside the content folder"),
     Row("symlink loops", symlink_loop, "error", "looping symlink"),
     Row("folder named like an article", folder_named_like_an_article, "ignored"),

@@ -21,22 +21,34 @@ def run(capsys, *argv):
 
 def test_generate_prints_a_summary_and_a_second_run_writes_nothing(tmp_path, write_article, capsys):
     write_article(tmp_path / "in", "a.md", title="A", topics=["AI"])
-    args = ("generate", "--content", str(tmp_path / "in"), "--output", str(tmp_path / "out"),
-            "--now", "2026-01-01T00:00:00Z")
+    args = (
+        "generate",
+        "--content",
+        str(tmp_path / "in"),
+        "--output",
+        str(tmp_path / "out"),
+        "--now",
+        "2026-01-01T00:00:00Z",
+    )
     code, out, _ = run(capsys, *args)
     assert code == 0
-    assert out.strip() == ("1 files read, 1 articles published (0 scheduled), 3 feeds:"
-                           " 11 files written, 0 unchanged, 0 removed; 0 files with errors")
+    assert out.strip() == (
+        "1 files read, 1 articles published (0 scheduled), 3 feeds:"
+        " 11 files written, 0 unchanged, 0 removed; 0 files with errors"
+    )
     code, out, _ = run(capsys, *args)
     assert code == 0 and "0 files written, 11 unchanged" in out
 
 
 def test_a_file_with_errors_exits_1_and_names_the_file_and_line(tmp_path, write_article, capsys):
     write_article(tmp_path / "in", "good.md", title="Good")
-    (tmp_path / "in/bad.md").write_text("---\ntitle: Bad\npublishedDateTime: 2024-13-01T00:00:00Z\n"
-                                        "webUrl: https://x.example/\n---\n")
-    code, out, err = run(capsys, "generate", "--content", str(tmp_path / "in"),
-                         "--output", str(tmp_path / "out"))
+    (tmp_path / "in/bad.md").write_text(
+        "---\ntitle: Bad\npublishedDateTime: 2024-13-01T00:00:00Z\n"
+        "webUrl: https://x.example/\n---\n"
+    )
+    code, out, err = run(
+        capsys, "generate", "--content", str(tmp_path / "in"), "--output", str(tmp_path / "out")
+    )
     assert code == 1
     assert f"{tmp_path / 'in' / 'bad.md'}:3: error: publishedDateTime" in err
     assert "1 files with errors" in out
@@ -54,16 +66,18 @@ def test_a_relative_base_url_is_a_configuration_error(tmp_path, capsys):
 
 
 def test_a_missing_content_folder_says_what_to_do(tmp_path, capsys):
-    code, _, err = run(capsys, "generate", "--content", str(tmp_path / "nope"),
-                       "--output", str(tmp_path / "out"))
+    code, _, err = run(
+        capsys, "generate", "--content", str(tmp_path / "nope"), "--output", str(tmp_path / "out")
+    )
     assert code == 2 and "does not exist" in err and "--content" in err
 
 
 def test_an_unwritable_output_folder_exits_3(tmp_path, write_article, capsys):
     write_article(tmp_path / "in", "a.md")
     (tmp_path / "out").write_text("a file where the folder should be")
-    code, _, err = run(capsys, "generate", "--content", str(tmp_path / "in"),
-                       "--output", str(tmp_path / "out"))
+    code, _, err = run(
+        capsys, "generate", "--content", str(tmp_path / "in"), "--output", str(tmp_path / "out")
+    )
     assert code == 3 and "cannot write" in err
 
 
@@ -79,16 +93,24 @@ def test_check_validates_and_writes_nothing(tmp_path, write_article, capsys, mon
 
 def test_quiet_prints_no_summary_and_bad_usage_exits_2(tmp_path, write_article, capsys):
     write_article(tmp_path / "in", "a.md")
-    code, out, _ = run(capsys, "generate", "-q", "--content", str(tmp_path / "in"),
-                       "--output", str(tmp_path / "out"))
+    code, out, _ = run(
+        capsys,
+        "generate",
+        "-q",
+        "--content",
+        str(tmp_path / "in"),
+        "--output",
+        str(tmp_path / "out"),
+    )
     assert code == 0 and out == ""
     with pytest.raises(SystemExit) as exc:
         main(["generate", "--no-such-flag"])
     assert exc.value.code == 2
 
 
-def test_the_default_config_and_folders_are_found_from_the_current_folder(tmp_path, monkeypatch,
-                                                                          write_article, capsys):
+def test_the_default_config_and_folders_are_found_from_the_current_folder(
+    tmp_path, monkeypatch, write_article, capsys
+):
     (tmp_path / "config").mkdir()
     (tmp_path / "config/feedsync.yaml").write_text("site_title: My news\n")
     write_article(tmp_path / "seeds", "a.md")
@@ -104,9 +126,19 @@ def test_the_installed_command_runs_on_the_bundled_seeds(tmp_path):
     version = subprocess.run([*command, "--version"], capture_output=True, text=True)
     assert version.stdout.strip() == f"feedsync {__version__}"
     done = subprocess.run(
-        [*command, "generate", "--config", str(ROOT / "config/feedsync.yaml"),
-         "--content", str(ROOT / "seeds"), "--output", str(tmp_path / "out")],
-        capture_output=True, text=True, env={**os.environ, "LC_ALL": "C"},
+        [
+            *command,
+            "generate",
+            "--config",
+            str(ROOT / "config/feedsync.yaml"),
+            "--content",
+            str(ROOT / "seeds"),
+            "--output",
+            str(tmp_path / "out"),
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "LC_ALL": "C"},
     )
     assert done.returncode == 0, done.stderr
     assert "0 files with errors" in done.stdout
@@ -115,14 +147,19 @@ def test_the_installed_command_runs_on_the_bundled_seeds(tmp_path):
 
 def test_an_output_folder_that_holds_the_content_is_refused(tmp_path, write_article, capsys):
     write_article(tmp_path / "site", "a.md")
-    code, _, err = run(capsys, "generate", "--content", str(tmp_path / "site"),
-                       "--output", str(tmp_path / "site"))
+    code, _, err = run(
+        capsys, "generate", "--content", str(tmp_path / "site"), "--output", str(tmp_path / "site")
+    )
     assert code == 2 and "holds the content folder" in err
 
 
 def test_each_command_offers_only_the_options_it_uses(capsys):
-    for command, absent in (("check", "--output"), ("status", "--now"), ("status", "--content"),
-                            ("serve", "--no-cache")):
+    for command, absent in (
+        ("check", "--output"),
+        ("status", "--now"),
+        ("status", "--content"),
+        ("serve", "--no-cache"),
+    ):
         with pytest.raises(SystemExit) as exc:
             main([command, "--help"])
         assert exc.value.code == 0
@@ -140,6 +177,5 @@ def test_verbose_and_quiet_together_are_a_usage_error(capsys):
 
 
 def test_serve_on_a_missing_folder_exits_2_saying_what_to_do(tmp_path, capsys):
-    code, _, err = run(capsys, "serve", "--output", str(tmp_path / "nope"), "--bind",
-                       "127.0.0.1:0")
+    code, _, err = run(capsys, "serve", "--output", str(tmp_path / "nope"), "--bind", "127.0.0.1:0")
     assert code == 2 and "does not exist" in err and "feedsync generate" in err

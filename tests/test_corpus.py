@@ -15,11 +15,12 @@ from typing import Any
 import feedparser
 import pytest
 import yaml
-from conftest import CORPUS, generate_once
 
 from feedsync import reader
 from feedsync.model import Report, Severity
 from feedsync.normalise import normalise
+
+from conftest import CORPUS, generate_once
 
 pytestmark = pytest.mark.skipif(
     not CORPUS.is_dir(), reason=f"corpus folder {CORPUS} is not available"

@@ -11,11 +11,12 @@ from pathlib import Path
 
 import feedparser
 import pytest
-from conftest import article_text, feedsync_process, read_status, status_path, titles, wait_until
 
 from feedsync import config, status
 from feedsync.daemon import Daemon
 from feedsync.errors import FeedsyncError
+
+from conftest import article_text, feedsync_process, read_status, status_path, titles, wait_until
 
 
 def ids(path: Path) -> list[str]:
@@ -31,8 +32,15 @@ def start(tmp_path):
     def _start(content=None, out=None, reload=None, **settings):
         content = content or tmp_path / "in"
         content.mkdir(parents=True, exist_ok=True)
-        cfg = config.load(None, {"content_dir": content, "output_dir": out or tmp_path / "out",
-                                 "debounce_ms": 50, **settings})
+        cfg = config.load(
+            None,
+            {
+                "content_dir": content,
+                "output_dir": out or tmp_path / "out",
+                "debounce_ms": 50,
+                **settings,
+            },
+        )
         daemon = Daemon(cfg, reload=reload)
         thread = threading.Thread(target=daemon.run, name="feedsync-daemon-test")
         thread.start()
@@ -45,8 +53,11 @@ def start(tmp_path):
         daemon.stop()
         thread.join(10)
         assert not thread.is_alive()
-    wait_until(lambda: not [t for t in set(threading.enumerate()) - before if t.is_alive()],
-               timeout=10, what="every thread the daemon started to stop")
+    wait_until(
+        lambda: not [t for t in set(threading.enumerate()) - before if t.is_alive()],
+        timeout=10,
+        what="every thread the daemon started to stop",
+    )
 
 
 def test_add_edit_rename_delete_follow_within_a_second(tmp_path, start, write_article):
@@ -58,12 +69,18 @@ def test_add_edit_rename_delete_follow_within_a_second(tmp_path, start, write_ar
     wait_until(lambda: titles(out / "topics/ai.atom") == ["Edited"], 2, "edit")
     before = ids(out / "all.atom")
     (content / "a.md").rename(content / "b.md")  # a new path is a new id (README: stable ids)
-    wait_until(lambda: len(ids(out / "all.atom")) == 1 and ids(out / "all.atom") != before, 2,
-               "rename to replace the item")
+    wait_until(
+        lambda: len(ids(out / "all.atom")) == 1 and ids(out / "all.atom") != before,
+        2,
+        "rename to replace the item",
+    )
     assert titles(out / "all.atom") == ["Edited"]
     (content / "b.md").unlink()
-    wait_until(lambda: titles(out / "all.atom") == [] and not (out / "topics/ai.atom").exists(),
-               2, "delete removes the article and its topic feed")
+    wait_until(
+        lambda: titles(out / "all.atom") == [] and not (out / "topics/ai.atom").exists(),
+        2,
+        "delete removes the article and its topic feed",
+    )
 
 
 def test_an_atomic_save_through_a_temp_file_is_seen(tmp_path, start, write_article):
@@ -82,7 +99,7 @@ def test_a_file_written_in_chunks_ends_up_whole(tmp_path, start):
     text = article_text("Chunked").encode()
     with open(content / "a.md", "wb") as f:
         for i in range(0, len(text), 16):
-            f.write(text[i:i + 16])
+            f.write(text[i : i + 16])
             f.flush()
     wait_until(lambda: titles(out / "all.atom") == ["Chunked"], 2, "chunked write")
 
@@ -102,19 +119,30 @@ def test_a_burst_of_1000_edits_settles_on_the_last_version(tmp_path, start, writ
     daemon = start()
     runs_before = daemon.runs
     for i in range(1000):
-        write_article(content, f"{i % 50}.md", title=f"v{i}", day="2024-01-01",
-                      time=f"{i % 50 // 10:02d}:{i % 50 % 10:02d}:00Z")
+        write_article(
+            content,
+            f"{i % 50}.md",
+            title=f"v{i}",
+            day="2024-01-01",
+            time=f"{i % 50 // 10:02d}:{i % 50 % 10:02d}:00Z",
+        )
     expected = sorted(f"v{i}" for i in range(950, 1000))
     wait_until(lambda: sorted(titles(out / "all.atom")) == expected, 10, "last versions")
     assert daemon.runs - runs_before < 200  # batched, not one run per event
 
 
-def test_a_future_dated_article_appears_on_time_without_a_file_event(tmp_path, start,
-                                                                      write_article):
+def test_a_future_dated_article_appears_on_time_without_a_file_event(
+    tmp_path, start, write_article
+):
     content, out = tmp_path / "in", tmp_path / "out"
     due = datetime.now(timezone.utc) + timedelta(seconds=1.5)
-    write_article(content, "later.md", title="Embargoed", day=due.strftime("%Y-%m-%d"),
-                  time=due.strftime("%H:%M:%S.%f+00:00"))
+    write_article(
+        content,
+        "later.md",
+        title="Embargoed",
+        day=due.strftime("%Y-%m-%d"),
+        time=due.strftime("%H:%M:%S.%f+00:00"),
+    )
     write_article(content, "now.md", title="Now")
     start()
     assert titles(out / "all.atom") == ["Now"]
@@ -123,18 +151,23 @@ def test_a_future_dated_article_appears_on_time_without_a_file_event(tmp_path, s
 
 
 def test_a_broken_file_keeps_its_last_good_version_and_is_reported_until_fixed(
-        tmp_path, start, write_article):
+    tmp_path, start, write_article
+):
     content, out = tmp_path / "in", tmp_path / "out"
     write_article(content, "a.md", title="Good")
     start()
     (content / "a.md").write_text("---\ntitle: [typo\n---\n")
-    wait_until(lambda: read_status(out).get("files_in_error"),
-               2, "status to report the broken file")
+    wait_until(
+        lambda: read_status(out).get("files_in_error"), 2, "status to report the broken file"
+    )
     assert titles(out / "all.atom") == ["Good"]
     write_article(content, "a.md", title="Fixed")
     wait_until(lambda: titles(out / "all.atom") == ["Fixed"], 2, "fix")
-    wait_until(lambda: read_status(out)["files_in_error"] == [], 2,
-               "the status to clear (it is written just after the feeds)")
+    wait_until(
+        lambda: read_status(out)["files_in_error"] == [],
+        2,
+        "the status to clear (it is written just after the feeds)",
+    )
     data = read_status(out)
     assert data["state"] == "running"
     verdict = status.judge(data, out)
@@ -166,20 +199,27 @@ def test_the_reconcile_catches_what_the_watcher_missed(tmp_path, start, write_ar
 
 
 def test_a_deleted_content_folder_keeps_the_feeds_is_reported_and_followed_when_back(
-        tmp_path, start, write_article):
+    tmp_path, start, write_article
+):
     content, out = tmp_path / "in", tmp_path / "out"
     write_article(content, "a.md", title="A")
     start()
     shutil.rmtree(content)
-    wait_until(lambda: "content_missing" in read_status(out).get("problems", {}), 2,
-               "the missing folder to be reported without waiting for the reconcile")
+    wait_until(
+        lambda: "content_missing" in read_status(out).get("problems", {}),
+        2,
+        "the missing folder to be reported without waiting for the reconcile",
+    )
     assert titles(out / "all.atom") == ["A"]  # nothing lost while it is gone
     verdict = status.judge(read_status(out), out)
     assert verdict.running and verdict.code == status.DEGRADED
     write_article(content, "b.md", title="B", day="2024-06-01")
     wait_until(lambda: titles(out / "all.atom") == ["B"], 3, "the new folder to be read")
-    wait_until(lambda: "content_missing" not in read_status(out).get("problems", {}), 2,
-               "the report to clear")
+    wait_until(
+        lambda: "content_missing" not in read_status(out).get("problems", {}),
+        2,
+        "the report to clear",
+    )
     write_article(content, "c.md", title="C", day="2024-07-01")
     wait_until(lambda: titles(out / "all.atom") == ["C", "B"], 2, "the new folder to be watched")
 
@@ -192,8 +232,9 @@ def test_the_polling_watcher_works_too(tmp_path, start, write_article):
     wait_until(lambda: titles(out / "all.atom") == ["Polled"], 3, "polled change")
 
 
-def test_native_watching_that_cannot_start_falls_back_to_polling(tmp_path, start, monkeypatch,
-                                                                 caplog, write_article):
+def test_native_watching_that_cannot_start_falls_back_to_polling(
+    tmp_path, start, monkeypatch, caplog, write_article
+):
     import feedsync.watcher as watcher_module
 
     def no_inotify(*args, **kwargs):
@@ -211,8 +252,9 @@ def test_native_watching_that_cannot_start_falls_back_to_polling(tmp_path, start
     wait_until(lambda: titles(tmp_path / "out/all.atom") == ["Polled"], 3, "polled change")
 
 
-def test_reload_uses_a_good_configuration_and_keeps_the_old_one_on_a_bad(tmp_path, start,
-                                                                         write_article, caplog):
+def test_reload_uses_a_good_configuration_and_keeps_the_old_one_on_a_bad(
+    tmp_path, start, write_article, caplog
+):
     content, out = tmp_path / "in", tmp_path / "out"
     write_article(content, "a.md", title="A")
     answers: list = []
@@ -226,11 +268,18 @@ def test_reload_uses_a_good_configuration_and_keeps_the_old_one_on_a_bad(tmp_pat
     daemon = start(reload=reload)
     answers.append(FeedsyncError("base_url: 'nope' is not an absolute http(s) URL"))
     daemon.request_reload()
-    wait_until(lambda: any("keeping the old one" in r.getMessage() for r in caplog.records), 2,
-               "bad configuration to be reported")
+    wait_until(
+        lambda: any("keeping the old one" in r.getMessage() for r in caplog.records),
+        2,
+        "bad configuration to be reported",
+    )
     assert daemon.cfg.site_title == "feedsync"
-    answers.append(config.load(None, {"content_dir": content, "output_dir": out,
-                                      "debounce_ms": 50, "site_title": "Renamed"}))
+    answers.append(
+        config.load(
+            None,
+            {"content_dir": content, "output_dir": out, "debounce_ms": 50, "site_title": "Renamed"},
+        )
+    )
     daemon.request_reload()
     wait_until(lambda: b"<title>Renamed</title>" in (out / "all.rss").read_bytes(), 3, "reload")
 
@@ -245,13 +294,21 @@ def test_start_up_without_a_content_folder_fails_clearly(tmp_path):
 def test_sigterm_mid_run_finishes_the_write_and_exits_0(tmp_path, write_article):
     content, out = tmp_path / "in", tmp_path / "out"
     for i in range(300):
-        write_article(content, f"{i}.md", title=f"T{i}", topics=[f"Topic {i % 30}"],
-                      provider=f"P{i % 40}")
-    with feedsync_process("run", "--content", str(content), "--output", str(out),
-                          "--pid-file", str(tmp_path / "pid"),
-                          stdout=(tmp_path / "log").open("w"), stderr=subprocess.STDOUT) as proc:
-        wait_until(lambda: read_status(out).get("state")
-                   == "running", 20, "daemon start")
+        write_article(
+            content, f"{i}.md", title=f"T{i}", topics=[f"Topic {i % 30}"], provider=f"P{i % 40}"
+        )
+    with feedsync_process(
+        "run",
+        "--content",
+        str(content),
+        "--output",
+        str(out),
+        "--pid-file",
+        str(tmp_path / "pid"),
+        stdout=(tmp_path / "log").open("w"),
+        stderr=subprocess.STDOUT,
+    ) as proc:
+        wait_until(lambda: read_status(out).get("state") == "running", 20, "daemon start")
         assert int((tmp_path / "pid").read_text()) == proc.pid
         for i in range(100):  # keep it busy while the signal arrives
             write_article(content, f"{i}.md", title=f"Edit {i}", topics=[f"Topic {i % 30}"])
@@ -273,23 +330,34 @@ def test_sighup_reloads_the_configuration_file(tmp_path, write_article):
     write_article(content, "a.md", title="A")
     cfg_file = tmp_path / "feedsync.yaml"
     cfg_file.write_text(f"content_dir: {content}\noutput_dir: {out}\nsite_title: First\n")
-    with feedsync_process("run", "--config", str(cfg_file),
-                          stdout=(tmp_path / "log").open("w"), stderr=subprocess.STDOUT) as proc:
-        wait_until(lambda: b"<title>First</title>" in (out / "all.rss").read_bytes()
-                   if (out / "all.rss").exists() else False, 20, "first run")
+    with feedsync_process(
+        "run",
+        "--config",
+        str(cfg_file),
+        stdout=(tmp_path / "log").open("w"),
+        stderr=subprocess.STDOUT,
+    ) as proc:
+        wait_until(
+            lambda: (
+                b"<title>First</title>" in (out / "all.rss").read_bytes()
+                if (out / "all.rss").exists()
+                else False
+            ),
+            20,
+            "first run",
+        )
         cfg_file.write_text(f"content_dir: {content}\noutput_dir: {out}\nsite_title: [broken\n")
         proc.send_signal(signal.SIGHUP)
         cfg_file.write_text(f"content_dir: {content}\noutput_dir: {out}\nsite_title: Second\n")
         proc.send_signal(signal.SIGHUP)
-        wait_until(lambda: b"<title>Second</title>" in (out / "all.rss").read_bytes(), 5,
-                   "reload")
+        wait_until(lambda: b"<title>Second</title>" in (out / "all.rss").read_bytes(), 5, "reload")
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=10) == 0
 
 
-def test_an_unwritable_output_is_retried_with_backoff_and_old_feeds_stay(tmp_path, start,
-                                                                        write_article,
-                                                                        monkeypatch):
+def test_an_unwritable_output_is_retried_with_backoff_and_old_feeds_stay(
+    tmp_path, start, write_article, monkeypatch
+):
     import feedsync.writer as writer_module
 
     content, out = tmp_path / "in", tmp_path / "out"
@@ -306,16 +374,15 @@ def test_an_unwritable_output_is_retried_with_backoff_and_old_feeds_stay(tmp_pat
 
     monkeypatch.setattr(writer_module, "write_atomic", flaky)
     write_article(content, "a.md", title="New")
-    wait_until(lambda: read_status(out).get("last_error"),
-               3, "the failure to be reported")
+    wait_until(lambda: read_status(out).get("last_error"), 3, "the failure to be reported")
     assert titles(out / "all.atom") == ["Old"]
     wait_until(lambda: titles(out / "all.atom") == ["New"], 8, "the retry to succeed")
-    wait_until(lambda: read_status(out)["last_error"] is None, 2,
-               "the status to clear")
+    wait_until(lambda: read_status(out)["last_error"] is None, 2, "the status to clear")
     assert daemon.runs >= 2
 
 
 # -- a content folder replaced by a deploy is followed, not the inode it had ----------------------
+
 
 def _release(folder: Path, write_article, titles_by_name: dict[str, str]) -> Path:
     for i, (name, title) in enumerate(sorted(titles_by_name.items())):
@@ -324,7 +391,8 @@ def _release(folder: Path, write_article, titles_by_name: dict[str, str]) -> Pat
 
 
 def test_a_folder_renamed_into_place_is_followed_at_once_and_rereads_only_what_changed(
-        tmp_path, start, write_article):
+    tmp_path, start, write_article
+):
     content, out = tmp_path / "in", tmp_path / "out"
     _release(content, write_article, {"a.md": "A", "b.md": "B", "c.md": "C"})
     daemon = start(reconcile_seconds=3600)  # no reconcile can be what finds the change
@@ -334,11 +402,20 @@ def test_a_folder_renamed_into_place_is_followed_at_once_and_rereads_only_what_c
     started = time.monotonic()
     (content).rename(tmp_path / "in.old")
     (tmp_path / "in.new").rename(content)
-    wait_until(lambda: "B, second release" in titles(out / "all.atom"), 2,
-               "the new folder's content in the feed within 2 s")
+    wait_until(
+        lambda: "B, second release" in titles(out / "all.atom"),
+        2,
+        "the new folder's content in the feed within 2 s",
+    )
     assert time.monotonic() - started < 2
-    wait_until(lambda: daemon.runs > runs and read_status(out).get("last_run", {}).get(
-        "files_read") is not None, 2, "the run's status")
+    wait_until(
+        lambda: (
+            daemon.runs > runs
+            and read_status(out).get("last_run", {}).get("files_read") is not None
+        ),
+        2,
+        "the run's status",
+    )
     assert read_status(out)["last_run"]["files_read"] == 1  # only the edited file, by stamps
     # The old folder is no longer ours: its edits must not count.
     runs = daemon.runs
@@ -350,7 +427,8 @@ def test_a_folder_renamed_into_place_is_followed_at_once_and_rereads_only_what_c
 
 
 def test_a_symlinked_content_dir_is_watched_natively_and_a_swap_is_followed(
-        tmp_path, start, write_article):
+    tmp_path, start, write_article
+):
     out = tmp_path / "out"
     one = _release(tmp_path / "release1", write_article, {"a.md": "One A", "b.md": "One B"})
     current = tmp_path / "current"
@@ -358,8 +436,11 @@ def test_a_symlinked_content_dir_is_watched_natively_and_a_swap_is_followed(
     daemon = start(content=current, reconcile_seconds=3600)
     assert daemon.watcher.kind == "native"
     write_article(one, "a.md", title="One A, edited", day="2024-05-01")
-    wait_until(lambda: "One A, edited" in titles(out / "all.atom"), 2,
-               "an edit through the symlink (watchdog alone does not follow it)")
+    wait_until(
+        lambda: "One A, edited" in titles(out / "all.atom"),
+        2,
+        "an edit through the symlink (watchdog alone does not follow it)",
+    )
     two = tmp_path / "release2"
     shutil.copytree(one, two)
     write_article(two, "c.md", title="Two C", day="2024-05-03")
@@ -375,11 +456,18 @@ def test_a_symlinked_content_dir_is_watched_natively_and_a_swap_is_followed(
     assert "Edited in the old release" not in titles(out / "all.atom")
 
 
-def test_the_served_address_that_base_url_does_not_name_is_warned_about(tmp_path, write_article,
-                                                                        caplog):
+def test_the_served_address_that_base_url_does_not_name_is_warned_about(
+    tmp_path, write_article, caplog
+):
     write_article(tmp_path / "in", "a.md")
-    cfg = config.load(None, {"content_dir": tmp_path / "in", "output_dir": tmp_path / "out",
-                             "base_url": "https://feeds.example.org/"})
+    cfg = config.load(
+        None,
+        {
+            "content_dir": tmp_path / "in",
+            "output_dir": tmp_path / "out",
+            "base_url": "https://feeds.example.org/",
+        },
+    )
     daemon = Daemon(cfg, serve=("127.0.0.1", 0))
     thread = threading.Thread(target=daemon.run)
     thread.start()

@@ -8,24 +8,36 @@ from conftest import generate_once
 
 
 def test_the_index_page_lists_every_feed_and_advertises_the_main_ones(tmp_path, write_article):
-    write_article(tmp_path / "in", "a.md", title="A", topics=["AI", "C++"], provider="Acme",
-                  day="2024-01-02")
-    write_article(tmp_path / "in", "b.md", title="B", topics=["AI"], provider="<Beta & Co>",
-                  day="2024-03-04")
+    write_article(
+        tmp_path / "in", "a.md", title="A", topics=["AI", "C++"], provider="Acme", day="2024-01-02"
+    )
+    write_article(
+        tmp_path / "in", "b.md", title="B", topics=["AI"], provider="<Beta & Co>", day="2024-03-04"
+    )
     out = tmp_path / "out"
     generate_once(tmp_path / "in", out, base_url="https://feeds.example.org/")
     page = html.fromstring((out / "index.html").read_bytes())
-    alternates = {(l.get("type"), l.get("href")) for l in page.xpath("//link[@rel='alternate']")}
+    alternates = {
+        (link.get("type"), link.get("href")) for link in page.xpath("//link[@rel='alternate']")
+    }
     assert alternates == {
         ("application/rss+xml", "https://feeds.example.org/all.rss"),
         ("application/atom+xml", "https://feeds.example.org/all.atom"),
         ("application/feed+json", "https://feeds.example.org/all.json"),
     }
-    rows = {r.xpath("string(td[1])"): (r.xpath("string(td[2])"), r.xpath("string(td[3])"),
-                                      [a.get("href") for a in r.xpath("td[4]/a")])
-            for r in page.xpath("//tr[td]")}
-    assert rows["AI"] == ("2", "2024-03-04 12:00 UTC",
-                          ["topics/ai.rss", "topics/ai.atom", "topics/ai.json"])
+    rows = {
+        r.xpath("string(td[1])"): (
+            r.xpath("string(td[2])"),
+            r.xpath("string(td[3])"),
+            [a.get("href") for a in r.xpath("td[4]/a")],
+        )
+        for r in page.xpath("//tr[td]")
+    }
+    assert rows["AI"] == (
+        "2",
+        "2024-03-04 12:00 UTC",
+        ["topics/ai.rss", "topics/ai.atom", "topics/ai.json"],
+    )
     assert rows["<Beta & Co>"][0] == "1"  # escaped in the page, shown as typed
     assert set(rows) == {"All articles", "AI", "C++", "Acme", "<Beta & Co>"}
     for hrefs in (v[2] for v in rows.values()):
@@ -40,9 +52,11 @@ def test_the_opml_lists_every_feed_once_with_absolute_urls(tmp_path, write_artic
     doc = etree.parse(str(out / "feeds.opml"))
     assert doc.getroot().get("version") == "2.0"
     urls = [o.get("xmlUrl") for o in doc.iter("outline") if o.get("xmlUrl")]
-    assert urls == ["https://feeds.example.org/all.atom",
-                    "https://feeds.example.org/topics/k%C3%BCnstliche-intelligenz.atom",
-                    "https://feeds.example.org/providers/acme.atom"]
+    assert urls == [
+        "https://feeds.example.org/all.atom",
+        "https://feeds.example.org/topics/k%C3%BCnstliche-intelligenz.atom",
+        "https://feeds.example.org/providers/acme.atom",
+    ]
 
 
 def test_the_index_is_rewritten_only_when_what_it_shows_changes(tmp_path, write_article):

@@ -7,25 +7,29 @@ import os
 
 import feedparser
 
-from conftest import remount
 from feedsync.cli import main
+
+from conftest import remount
 
 
 def snapshot(folder):
-    return {p.relative_to(folder).as_posix(): p.read_bytes()
-            for p in folder.rglob("*") if p.is_file()}
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()
+    }
 
 
-def test_a_full_disk_exits_3_and_leaves_the_old_feeds_whole(tmp_path, small_disk,
-                                                            write_article, capsys):
+def test_a_full_disk_exits_3_and_leaves_the_old_feeds_whole(
+    tmp_path, small_disk, write_article, capsys
+):
     content = tmp_path / "in"
     write_article(content, "a.md", title="Fits", topics=["AI"])
     args = ["generate", "--content", str(content), "--output", str(small_disk)]
     assert main(args) == 0
     before = snapshot(small_disk)
     for i in range(300):  # far more than 96 kB of feeds
-        write_article(content, f"n{i}.md", title=f"New {i} " + "x" * 100, topics=[f"T{i}"],
-                      excerpt="y" * 400)
+        write_article(
+            content, f"n{i}.md", title=f"New {i} " + "x" * 100, topics=[f"T{i}"], excerpt="y" * 400
+        )
     assert main(args) == 3
     assert "No space left on device" in capsys.readouterr().err
     after = snapshot(small_disk)
@@ -37,8 +41,9 @@ def test_a_full_disk_exits_3_and_leaves_the_old_feeds_whole(tmp_path, small_disk
             assert not feedparser.parse(data).bozo, name
 
 
-def test_a_read_only_output_exits_3_and_changes_nothing(tmp_path, small_disk, write_article,
-                                                        capsys):
+def test_a_read_only_output_exits_3_and_changes_nothing(
+    tmp_path, small_disk, write_article, capsys
+):
     content = tmp_path / "in"
     write_article(content, "a.md", title="Old")
     args = ["generate", "--content", str(content), "--output", str(small_disk)]
@@ -51,17 +56,24 @@ def test_a_read_only_output_exits_3_and_changes_nothing(tmp_path, small_disk, wr
     assert snapshot(small_disk) == before
     remount(small_disk, "rw")
     assert main(args) == 0  # and the next run, once writable, catches up
-    assert [e.title for e in feedparser.parse((small_disk / "all.atom").read_bytes()).entries] \
-        == ["New"]
+    assert [e.title for e in feedparser.parse((small_disk / "all.atom").read_bytes()).entries] == [
+        "New"
+    ]
     assert os.access(small_disk / "all.atom", os.R_OK)
 
 
 def test_a_full_disk_on_a_fresh_output_says_which_feeds_are_missing_and_lists_none(
-        tmp_path, small_disk, write_article, capsys):
+    tmp_path, small_disk, write_article, capsys
+):
     content = tmp_path / "in"
     for i in range(300):  # far more than 96 kB of feeds, and nothing there yet
-        write_article(content, f"n{i:03}.md", title=f"New {i} " + "x" * 100, topics=[f"T{i}"],
-                      excerpt="y" * 400)
+        write_article(
+            content,
+            f"n{i:03}.md",
+            title=f"New {i} " + "x" * 100,
+            topics=[f"T{i}"],
+            excerpt="y" * 400,
+        )
     assert main(["generate", "--content", str(content), "--output", str(small_disk)]) == 3
     err = capsys.readouterr().err
     assert "No space left on device" in err

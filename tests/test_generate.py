@@ -1,8 +1,7 @@
 """generate + render end to end: tmp_path content folders in, feeds read back with feedparser."""
 
-from datetime import timedelta
-
 import json
+from datetime import timedelta
 
 import feedparser
 import pytest
@@ -42,13 +41,22 @@ def test_topic_feed_lists_newest_first(tmp_path, write_article):
 
 def test_each_article_is_in_exactly_its_topic_and_provider_feeds(tmp_path, write_article):
     content = tmp_path / "in"
-    write_article(content, "1.md", title="One", topics=["AI", "Robotics"], provider="Acme",
-                  day="2024-01-01")
-    write_article(content, "2.md", title="Two", topics=["robotics"], provider="Beta",
-                  day="2024-01-02")
+    write_article(
+        content, "1.md", title="One", topics=["AI", "Robotics"], provider="Acme", day="2024-01-01"
+    )
+    write_article(
+        content, "2.md", title="Two", topics=["robotics"], provider="Beta", day="2024-01-02"
+    )
     write_article(content, "3.md", title="Three", topics=None, provider="Acme", day="2024-01-03")
-    write_article(content, "4.md", title="Draft", topics=["AI"], provider="Acme",
-                  published=False, day="2024-01-04")
+    write_article(
+        content,
+        "4.md",
+        title="Draft",
+        topics=["AI"],
+        provider="Acme",
+        published=False,
+        day="2024-01-04",
+    )
     report = generate_once(content, tmp_path / "out")
     out = tmp_path / "out"
     assert report.published == 3 and report.exit_code == 0
@@ -63,25 +71,32 @@ def test_each_article_is_in_exactly_its_topic_and_provider_feeds(tmp_path, write
         for ext in ("rss", "atom", "json"):
             assert titles(out / f"{path}.{ext}") == want, f"{path}.{ext}"
     written = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
-    assert written == sorted([*(f"{p}.{e}" for p in expected for e in ("rss", "atom", "json")),
-                              "feeds.opml", "index.html"])
+    assert written == sorted(
+        [
+            *(f"{p}.{e}" for p in expected for e in ("rss", "atom", "json")),
+            "feeds.opml",
+            "index.html",
+        ]
+    )
 
 
 def test_feeds_carry_absolute_percent_encoded_self_links(tmp_path, write_article):
     write_article(tmp_path / "in", "a.md", topics=["Künstliche Intelligenz"])
     generate_once(tmp_path / "in", tmp_path / "out", base_url="https://feeds.example.org/news")
     atom = parse(tmp_path / "out/topics/künstliche-intelligenz.atom")
-    self_links = [l.href for l in atom.feed.links if l.rel == "self"]
+    self_links = [link.href for link in atom.feed.links if link.rel == "self"]
     assert self_links == ["https://feeds.example.org/news/topics/k%C3%BCnstliche-intelligenz.atom"]
     rss = parse(tmp_path / "out/topics/künstliche-intelligenz.rss")
-    assert [l.href for l in rss.feed.links if l.rel == "self"] == [
-        "https://feeds.example.org/news/topics/k%C3%BCnstliche-intelligenz.rss"]
+    assert [link.href for link in rss.feed.links if link.rel == "self"] == [
+        "https://feeds.example.org/news/topics/k%C3%BCnstliche-intelligenz.rss"
+    ]
 
 
 def test_feed_dates_come_from_the_content_not_the_clock(tmp_path, write_article):
     write_article(tmp_path / "in", "a.md", title="A", day="2024-03-01", time="10:00:00+02:00")
-    write_article(tmp_path / "in", "b.md", title="B", day="2024-02-01",
-                  updatedDateTime="2024-03-05T00:00:00Z")
+    write_article(
+        tmp_path / "in", "b.md", title="B", day="2024-02-01", updatedDateTime="2024-03-05T00:00:00Z"
+    )
     generate_once(tmp_path / "in", tmp_path / "a")
     generate_once(tmp_path / "in", tmp_path / "b", now=FIXED_NOW + timedelta(days=400))
     for name in ("all.rss", "all.atom"):
@@ -94,26 +109,38 @@ def test_feed_dates_come_from_the_content_not_the_clock(tmp_path, write_article)
     assert rss.feed.updated == "Tue, 05 Mar 2024 00:00:00 +0000"
 
 
-@pytest.mark.parametrize("title", [
-    "Tools & tricks: when x < y",
-    "Ends with ]]> and <script>alert(1)</script>",
-    "“Quotes” 'single' \"double\" — 人工智能 🤖",
-])
+@pytest.mark.parametrize(
+    "title",
+    [
+        "Tools & tricks: when x < y",
+        "Ends with ]]> and <script>alert(1)</script>",
+        "“Quotes” 'single' \"double\" — 人工智能 🤖",
+    ],
+)
 def test_anything_an_author_types_comes_back_exactly(tmp_path, write_article, title):
     write_article(tmp_path / "in", "a.md", title=title, excerpt=f"About {title}")
     generate_once(tmp_path / "in", tmp_path / "out")
     for ext in ("rss", "atom"):
         entry = parse(tmp_path / f"out/all.{ext}").entries[0]
         assert entry.title == title
-        assert entry.summary == f"About {title}".replace("&", "&amp;").replace(
-            "<", "&lt;").replace(">", "&gt;")  # HTML text that displays as typed
+        assert entry.summary == f"About {title}".replace("&", "&amp;").replace("<", "&lt;").replace(
+            ">", "&gt;"
+        )  # HTML text that displays as typed
 
 
 def test_items_carry_provider_categories_image_and_a_stable_guid(tmp_path, write_article):
-    write_article(tmp_path / "in", "a.md", title="A", provider="Acme", domain="acme.example",
-                  topics=["AI", "Open Source"],
-                  images=[{"url": "https://acme.example/a.jpg", "width": 640, "height": 480},
-                          {"url": "https://acme.example/b.jpg"}])
+    write_article(
+        tmp_path / "in",
+        "a.md",
+        title="A",
+        provider="Acme",
+        domain="acme.example",
+        topics=["AI", "Open Source"],
+        images=[
+            {"url": "https://acme.example/a.jpg", "width": 640, "height": 480},
+            {"url": "https://acme.example/b.jpg"},
+        ],
+    )
     generate_once(tmp_path / "in", tmp_path / "out")
     rss, atom = (parse(tmp_path / f"out/all.{e}").entries[0] for e in ("rss", "atom"))
     for entry in (rss, atom):
@@ -126,10 +153,13 @@ def test_items_carry_provider_categories_image_and_a_stable_guid(tmp_path, write
     assert "c2VjcmV0" not in (tmp_path / "out/all.rss").read_text()
 
 
-def test_same_input_gives_identical_bytes_and_a_second_run_rewrites_nothing(tmp_path,
-                                                                           write_article):
+def test_same_input_gives_identical_bytes_and_a_second_run_rewrites_nothing(
+    tmp_path, write_article
+):
     for i in range(5):
-        write_article(tmp_path / "in", f"{i}.md", title=f"T{i}", topics=["AI"], day=f"2024-01-0{i+1}")
+        write_article(
+            tmp_path / "in", f"{i}.md", title=f"T{i}", topics=["AI"], day=f"2024-01-0{i + 1}"
+        )
     first = generate_once(tmp_path / "in", tmp_path / "out")
     snapshot = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in (tmp_path / "out").rglob("*.*")}
     second = generate_once(tmp_path / "in", tmp_path / "out")
@@ -150,8 +180,11 @@ def test_a_topic_that_loses_its_last_article_loses_its_feeds(tmp_path, write_art
     generate_once(tmp_path / "in", tmp_path / "out")
     write_article(tmp_path / "in", "b.md", title="B", topics=["Robotics"], published=False)
     report = generate_once(tmp_path / "in", tmp_path / "out")
-    assert sorted(report.removed) == ["topics/robotics.atom", "topics/robotics.json",
-                                      "topics/robotics.rss"]
+    assert sorted(report.removed) == [
+        "topics/robotics.atom",
+        "topics/robotics.json",
+        "topics/robotics.rss",
+    ]
     assert not (tmp_path / "out/topics/robotics.rss").exists()
     assert (tmp_path / "out/topics/ai.rss").exists()
 
@@ -218,9 +251,17 @@ def test_an_output_folder_inside_the_content_folder_is_not_read(tmp_path, write_
 
 
 def test_json_feed_carries_the_same_items_with_authors_tags_and_image(tmp_path, write_article):
-    write_article(tmp_path / "in", "a.md", title="A <b>", provider="Acme", domain="acme.example",
-                  topics=["AI"], images=[{"url": "https://acme.example/a.jpg"}],
-                  day="2024-03-01", time="10:00:00+02:00")
+    write_article(
+        tmp_path / "in",
+        "a.md",
+        title="A <b>",
+        provider="Acme",
+        domain="acme.example",
+        topics=["AI"],
+        images=[{"url": "https://acme.example/a.jpg"}],
+        day="2024-03-01",
+        time="10:00:00+02:00",
+    )
     generate_once(tmp_path / "in", tmp_path / "out", base_url="https://feeds.example.org/")
     doc = json_feed(tmp_path / "out/topics/ai.json")
     assert doc["feed_url"] == "https://feeds.example.org/topics/ai.json"
@@ -233,21 +274,31 @@ def test_json_feed_carries_the_same_items_with_authors_tags_and_image(tmp_path, 
     assert "hubs" not in doc
 
 
-def test_every_format_declares_a_configured_websub_hub_next_to_its_self_link(tmp_path,
-                                                                            write_article):
+def test_every_format_declares_a_configured_websub_hub_next_to_its_self_link(
+    tmp_path, write_article
+):
     write_article(tmp_path / "in", "a.md")
-    generate_once(tmp_path / "in", tmp_path / "out", base_url="https://feeds.example.org/",
-                  websub_hub="https://hub.example.net/")
+    generate_once(
+        tmp_path / "in",
+        tmp_path / "out",
+        base_url="https://feeds.example.org/",
+        websub_hub="https://hub.example.net/",
+    )
     for ext in ("rss", "atom"):
-        links = {(l.rel, l.href) for l in parse(tmp_path / f"out/all.{ext}").feed.links}
+        links = {(link.rel, link.href) for link in parse(tmp_path / f"out/all.{ext}").feed.links}
         assert ("hub", "https://hub.example.net/") in links
         assert ("self", f"https://feeds.example.org/all.{ext}") in links
     assert json_feed(tmp_path / "out/all.json")["hubs"] == [
-        {"type": "WebSub", "url": "https://hub.example.net/"}]
+        {"type": "WebSub", "url": "https://hub.example.net/"}
+    ]
 
 
 def test_formats_are_configurable(tmp_path, write_article):
     write_article(tmp_path / "in", "a.md")
     generate_once(tmp_path / "in", tmp_path / "out", formats=["json"])
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
-        "all.json", "feeds.opml", "index.html", "providers"]
+        "all.json",
+        "feeds.opml",
+        "index.html",
+        "providers",
+    ]

@@ -6,9 +6,10 @@ from datetime import timedelta
 from pathlib import Path
 
 import feedparser
-from conftest import FIXED_NOW, article_text, tree
 
 from feedsync import config, generate
+
+from conftest import FIXED_NOW, article_text, tree
 
 TOPICS = ["AI", "ai", "Robotics", "Open Source", "C++", "C ++", "Künstliche Intelligenz"]
 PROVIDERS = ["Acme", "ACME", "Beta", "Gamma"]
@@ -79,11 +80,13 @@ def test_a_change_only_rewrites_the_feeds_it_shows_in(tmp_path, write_article):
     generate.run(cfg(content, out), FIXED_NOW, state=state)
     write_article(content, "a.md", title="A2", topics=["AI"], provider="Acme")
     report = generate.run(cfg(content, out), FIXED_NOW, state=state, changed=[content / "a.md"])
-    assert sorted(report.written) == sorted(f"{p}.{e}" for p in ("all", "providers/acme", "topics/ai")
-                                            for e in ("rss", "atom", "json"))
+    assert sorted(report.written) == sorted(
+        f"{p}.{e}" for p in ("all", "providers/acme", "topics/ai") for e in ("rss", "atom", "json")
+    )
     assert report.files_read == 1
-    write_article(content, "a.md", title="A2", topics=["AI"], provider="Acme", heat=99,
-                  secured="other")
+    write_article(
+        content, "a.md", title="A2", topics=["AI"], provider="Acme", heat=99, secured="other"
+    )
     report = generate.run(cfg(content, out), FIXED_NOW, state=state, changed=[content / "a.md"])
     assert report.written == () and report.removed == ()
 
@@ -97,13 +100,15 @@ def test_a_file_broken_by_a_typo_keeps_its_last_good_version_until_fixed(tmp_pat
     report = generate.run(cfg(content, out), FIXED_NOW, state=state, changed=[good])
     assert report.exit_code == 1 and report.written == ()
     assert [e.title for e in feedparser.parse((out / "topics/ai.atom").read_bytes()).entries] == [
-        "Good"]
+        "Good"
+    ]
     assert state.index.errors()  # still reported
     write_article(content, "a.md", title="Fixed", topics=["AI"])
     report = generate.run(cfg(content, out), FIXED_NOW, state=state, changed=[good])
     assert report.exit_code == 0 and not state.index.errors()
     assert [e.title for e in feedparser.parse((out / "topics/ai.atom").read_bytes()).entries] == [
-        "Fixed"]
+        "Fixed"
+    ]
 
 
 def test_reconcile_reads_only_files_whose_stamp_changed(tmp_path, write_article):

@@ -6,21 +6,34 @@ import re
 import signal
 import subprocess
 
-from conftest import feedsync_command, feedsync_process, read_status, titles, wait_until
-
 from feedsync import logs
+
+from conftest import feedsync_command, feedsync_process, read_status, titles, wait_until
 
 STAMPED = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ (DEBUG|INFO|WARNING|ERROR|CRITICAL) ")
 
 
-def test_generate_can_log_one_json_object_per_line_with_the_files_fields(tmp_path,
-                                                                         write_article):
+def test_generate_can_log_one_json_object_per_line_with_the_files_fields(tmp_path, write_article):
     write_article(tmp_path / "in", "good.md", title="Good")
-    (tmp_path / "in/bad.md").write_text("---\ntitle: Bad\npublishedDateTime: 2024-13-01\n"
-                                        "webUrl: https://x.example/\n---\n")
-    done = subprocess.run([*feedsync_command(), "generate", "--log-format", "json", "-v",
-                           "--content", str(tmp_path / "in"), "--output", str(tmp_path / "out")],
-                          capture_output=True, text=True, timeout=60)
+    (tmp_path / "in/bad.md").write_text(
+        "---\ntitle: Bad\npublishedDateTime: 2024-13-01\nwebUrl: https://x.example/\n---\n"
+    )
+    done = subprocess.run(
+        [
+            *feedsync_command(),
+            "generate",
+            "--log-format",
+            "json",
+            "-v",
+            "--content",
+            str(tmp_path / "in"),
+            "--output",
+            str(tmp_path / "out"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 1
     lines = [json.loads(line) for line in done.stderr.splitlines()]
     assert all({"time", "level", "logger", "message"} <= set(line) for line in lines)
@@ -31,12 +44,20 @@ def test_generate_can_log_one_json_object_per_line_with_the_files_fields(tmp_pat
     assert wrote and all(line["logger"] == "feedsync.files" and "path" in line for line in wrote)
 
 
-def test_the_daemon_logs_a_summary_per_run_fixed_files_and_files_only_with_v(tmp_path,
-                                                                          write_article):
+def test_the_daemon_logs_a_summary_per_run_fixed_files_and_files_only_with_v(
+    tmp_path, write_article
+):
     content, out, log = tmp_path / "in", tmp_path / "out", tmp_path / "log"
     write_article(content, "a.md", title="A")
-    with feedsync_process("run", "--content", str(content), "--output", str(out),
-                          stdout=log.open("w"), stderr=subprocess.STDOUT) as proc:
+    with feedsync_process(
+        "run",
+        "--content",
+        str(content),
+        "--output",
+        str(out),
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+    ) as proc:
         wait_until(lambda: read_status(out).get("last_run"), 20, "the first run")
         (content / "a.md").write_text("---\ntitle: [typo\n---\n")
         wait_until(lambda: read_status(out).get("files_in_error"), 5, "the broken file")

@@ -5,10 +5,11 @@ from pathlib import Path
 
 import pytest
 
-from conftest import article_text
 from feedsync.model import Severity
 from feedsync.normalise import normalise, to_uri
 from feedsync.reader import parse
+
+from conftest import article_text
 
 P = Path("in/a.md")
 
@@ -24,8 +25,13 @@ def reasons(problems, severity=None):
 
 
 def test_a_seed_style_article_becomes_an_article_without_problems():
-    article, problems = build(article_text("Hello", topics=["AI"], images=[
-        {"url": "https://img.example.com/a.jpg", "width": 10, "height": 5}]))
+    article, problems = build(
+        article_text(
+            "Hello",
+            topics=["AI"],
+            images=[{"url": "https://img.example.com/a.jpg", "width": 10, "height": 5}],
+        )
+    )
     assert problems == []
     assert article.title == "Hello" and article.published is True
     assert article.published_at == datetime(2024, 5, 1, 12, tzinfo=timezone.utc)
@@ -37,8 +43,10 @@ def test_a_seed_style_article_becomes_an_article_without_problems():
 
 def test_the_id_survives_edits_restarts_and_a_new_extension_but_not_a_new_path():
     a, _ = build(article_text("One", excerpt="x"), source="news/a.md")
-    b, _ = build(article_text("Two", excerpt="y", webUrl="https://other.example/x",
-                              provider="Someone Else"), source="news/a.md")
+    b, _ = build(
+        article_text("Two", excerpt="y", webUrl="https://other.example/x", provider="Someone Else"),
+        source="news/a.md",
+    )
     c, _ = build(article_text("One"), source="news/a.markdown")
     d, _ = build(article_text("One"), source="news/b.md")
     assert a.id == b.id == c.id != d.id
@@ -65,8 +73,9 @@ def test_offsets_are_converted_to_utc():
 
 
 def test_rfc_2822_dates_are_understood():
-    article, problems = build(article_text().replace(
-        "'2024-05-01T12:00:00Z'", "'Wed, 01 May 2024 12:00:00 +0000'"))
+    article, problems = build(
+        article_text().replace("'2024-05-01T12:00:00Z'", "'Wed, 01 May 2024 12:00:00 +0000'")
+    )
     assert article.published_at == datetime(2024, 5, 1, 12, tzinfo=timezone.utc)
     assert problems == []
 
@@ -84,7 +93,9 @@ def test_missing_title_or_link_or_date_keeps_the_file_out():
     no_link = "\n".join(line for line in text.splitlines() if not line.startswith("webUrl"))
     article, problems = build(no_link + "\n")
     assert article is None and any("no usable link" in r for r in reasons(problems))
-    no_date = "\n".join(l for l in text.splitlines() if not l.startswith("publishedDateTime"))
+    no_date = "\n".join(
+        line for line in text.splitlines() if not line.startswith("publishedDateTime")
+    )
     assert build(no_date + "\n")[0] is None
 
 
@@ -160,8 +171,9 @@ UNMAPPED_C1 = ["\x81", "\x8d", "\x8f", "\x90", "\x9d"]
 
 
 def line_of(text: str, key: str) -> int:
-    return next(n for n, line in enumerate(text.splitlines(), start=1)
-                if line.startswith(f"{key}:"))
+    return next(
+        n for n, line in enumerate(text.splitlines(), start=1) if line.startswith(f"{key}:")
+    )
 
 
 def no_terminal_control(text: str) -> bool:
@@ -174,8 +186,12 @@ def controls_removed(problems) -> list[str]:
 
 @pytest.mark.parametrize("char", ["\x7f", *UNMAPPED_C1])
 def test_del_and_c1_controls_are_dropped_from_every_text_field_with_a_warning_naming_it(char):
-    text = article_text(f"Red{char}[31m title", excerpt=f"line{char}\none", topics=[f"A{char}I"],
-                        provider=f"Example{char} News")
+    text = article_text(
+        f"Red{char}[31m title",
+        excerpt=f"line{char}\none",
+        topics=[f"A{char}I"],
+        provider=f"Example{char} News",
+    )
     article, problems = build(text)
     assert article.title == "Red[31m title"
     assert article.summary == "line\none"
@@ -184,7 +200,8 @@ def test_del_and_c1_controls_are_dropped_from_every_text_field_with_a_warning_na
     warned = controls_removed(problems)
     assert sorted(warned) == sorted(
         f"removed control characters (DEL, U+0080-U+009F) from '{key}'"
-        for key in ("title", "excerpt", "topics", "provider"))
+        for key in ("title", "excerpt", "topics", "provider")
+    )
     lines = {p.line for p in problems if p.reason in warned}
     assert lines == {line_of(text, k) for k in ("title", "excerpt", "topics", "provider")}
 
@@ -193,8 +210,9 @@ def test_del_and_c1_controls_are_dropped_from_every_text_field_with_a_warning_na
 def test_no_del_or_c1_control_survives_in_any_field(char):
     # Each end of the C1 range included: ftfy reads a C1 byte that Windows-1252 defines as that
     # character (U+0080 -> €, U+009B -> ›, U+009F -> Ÿ); what it cannot read is dropped.
-    article, problems = build(article_text(f"a{char}b", excerpt=f"c{char}d", topics=[f"e{char}f"],
-                                           provider=f"g{char}h"))
+    article, problems = build(
+        article_text(f"a{char}b", excerpt=f"c{char}d", topics=[f"e{char}f"], provider=f"g{char}h")
+    )
     fields = (article.title, article.summary, *article.topics, article.provider.name)
     assert all(no_terminal_control(value) for value in fields), fields
     if char == "\x7f" or char in UNMAPPED_C1:
@@ -244,8 +262,10 @@ def test_a_blank_topic_or_provider_name_is_ignored_with_a_warning_on_its_line():
     assert article.topics == ("AI",) and article.provider is None
     blank_topics = [p for p in problems if p.reason.endswith("is blank; ignored")]
     assert [p.reason for p in blank_topics] == [
-        "topic '  ' is blank; ignored", "topic '' is blank; ignored",
-        "topic '\\t' is blank; ignored"]
+        "topic '  ' is blank; ignored",
+        "topic '' is blank; ignored",
+        "topic '\\t' is blank; ignored",
+    ]
     assert {p.line for p in blank_topics} == {line_of(text, "topics")}
     [no_name] = [p for p in problems if "'provider' has no name" in p.reason]
     assert no_name.severity is Severity.WARNING and no_name.line == line_of(text, "provider")
@@ -260,7 +280,8 @@ def test_a_topic_of_nothing_but_control_characters_is_blank():
 def test_control_characters_in_urls_are_percent_encoded_never_kept_raw():
     assert to_uri("https://example.com/a\x7fb") == "https://example.com/a%7Fb"
     assert to_uri("https://example.com/\x9b[31m?q=\x81#\x9f") == (
-        "https://example.com/%C2%9B[31m?q=%C2%81#%C2%9F")
+        "https://example.com/%C2%9B[31m?q=%C2%81#%C2%9F"
+    )
     assert to_uri("https://exa\x9bmple.com/") is None  # not a host name (IDNA refuses it)
     assert to_uri("https://example.com/a\x01b") == "https://example.com/ab"  # C0: removed
 

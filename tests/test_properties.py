@@ -29,7 +29,6 @@ import feedparser
 import ftfy
 import pytest
 import yaml
-from conftest import article_text, generate_once, load_atom_schema
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from lxml import etree
@@ -38,6 +37,8 @@ from feedsync import reader, render, slug
 from feedsync.model import Feed, FeedKind, Problem, Report, Severity
 from feedsync.normalise import normalise
 from feedsync.reader import FrontMatter
+
+from conftest import article_text, generate_once, load_atom_schema
 
 SITE_TITLE = "feedsync"  # the default site_title
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -54,8 +55,11 @@ STRICT_XML = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=
 SAFETY_NET = "could not be read ("
 
 FAST = settings(max_examples=200, deadline=None)
-SLOW = settings(max_examples=120, deadline=None,  # each example is one or two full runs
-                suppress_health_check=[HealthCheck.too_slow])
+SLOW = settings(
+    max_examples=120,
+    deadline=None,  # each example is one or two full runs
+    suppress_health_check=[HealthCheck.too_slow],
+)
 
 
 def atom_schema() -> etree.RelaxNG:
@@ -68,17 +72,76 @@ def atom_schema() -> etree.RelaxNG:
 # Pieces that have broken feed writers before: entities, mojibake, CDATA ends, line breaks YAML
 # and XML treat differently, BOMs, non-characters, fences, Windows device names.
 FRAGMENTS = [
-    "&amp;", "&lt;b&gt;", "&#1;", "&#0;", "&#x85;", "&#xD800;", "&nbsp;", "&bogus;", "&#128640;",
-    "Ã©", "â€™", "Ã", "Â ", "\r\n", "\r", "\x85", "\u2028", "\u2029", "\ufeff", "\ufffe",
-    "\U0010fffe", "]]>", "<![CDATA[", "<b>", "</title>", "\x00", "\x1b", "\x7f", "\x9f",
-    "\x80", "\x81", "\x9b", "\x9d", "\x9b[31m", "&#x81;", "&#155;", "&#x9D;", "&#127;", "â€\x9d",
-    "---", "\n---\n", "\n...\n", "&", "#", "C++", "C#", "AT&T", " ", "\t", "\n", "\xa0",
-    "\u3000", "'", '"', "\\", "/", "..", "é", "e\u0301", "🚀", "con", "ß", "İ", "ﬁ",
+    "&amp;",
+    "&lt;b&gt;",
+    "&#1;",
+    "&#0;",
+    "&#x85;",
+    "&#xD800;",
+    "&nbsp;",
+    "&bogus;",
+    "&#128640;",
+    "Ã©",
+    "â€™",
+    "Ã",
+    "Â ",
+    "\r\n",
+    "\r",
+    "\x85",
+    "\u2028",
+    "\u2029",
+    "\ufeff",
+    "\ufffe",
+    "\U0010fffe",
+    "]]>",
+    "<![CDATA[",
+    "<b>",
+    "</title>",
+    "\x00",
+    "\x1b",
+    "\x7f",
+    "\x9f",
+    "\x80",
+    "\x81",
+    "\x9b",
+    "\x9d",
+    "\x9b[31m",
+    "&#x81;",
+    "&#155;",
+    "&#x9D;",
+    "&#127;",
+    "â€\x9d",
+    "---",
+    "\n---\n",
+    "\n...\n",
+    "&",
+    "#",
+    "C++",
+    "C#",
+    "AT&T",
+    " ",
+    "\t",
+    "\n",
+    "\xa0",
+    "\u3000",
+    "'",
+    '"',
+    "\\",
+    "/",
+    "..",
+    "é",
+    "e\u0301",
+    "🚀",
+    "con",
+    "ß",
+    "İ",
+    "ﬁ",
 ]
 ANY_TEXT = st.text()  # hypothesis' default alphabet already leaves out surrogates
 NO_SURROGATES = st.text(alphabet=st.characters(exclude_categories=("Cs",)))
-HOSTILE = st.lists(st.one_of(st.sampled_from(FRAGMENTS), st.text(max_size=3)),
-                   max_size=10).map("".join)
+HOSTILE = st.lists(st.one_of(st.sampled_from(FRAGMENTS), st.text(max_size=3)), max_size=10).map(
+    "".join
+)
 AUTHOR_TEXT = st.one_of(ANY_TEXT, NO_SURROGATES, HOSTILE)
 
 
@@ -105,16 +168,23 @@ def assert_controls_reported(report: Report, key: str, text: str) -> None:
     expected = drops_a_terminal_control(text)
     if expected:
         event(f"a DEL or C1 control removed from {key}")
-    warned = any(p.severity is Severity.WARNING and "control characters (DEL" in p.reason
-                 and f"'{key}'" in p.reason for p in report.problems)
+    warned = any(
+        p.severity is Severity.WARNING
+        and "control characters (DEL" in p.reason
+        and f"'{key}'" in p.reason
+        for p in report.problems
+    )
     assert warned == expected, (key, text, [str(p) for p in report.problems])
 
 
 # feedparser repairs what it reads (feedparser/mixin.py, `pop`): text that re-encodes as Latin-1
 # into valid UTF-8 is taken for UTF-8 mis-decoded and decoded again, then C1 controls are read
 # as Windows-1252. Readers built on feedparser see that; the XML holds exactly what we wrote.
-_CP1252_C1 = {i: bytes([i]).decode("cp1252") for i in range(0x80, 0xA0)
-              if i not in (0x81, 0x8D, 0x8F, 0x90, 0x9D)}
+_CP1252_C1 = {
+    i: bytes([i]).decode("cp1252")
+    for i in range(0x80, 0xA0)
+    if i not in (0x81, 0x8D, 0x8F, 0x90, 0x9D)
+}
 
 
 def as_feedparser_reads(text: str) -> str:
@@ -158,7 +228,8 @@ def assert_every_feed_is_valid(out: Path) -> None:
     for path in sorted(out.rglob("*")):
         if path.is_file():
             assert not TERMINAL_CONTROL_BYTES.search(path.read_bytes()), (
-                f"{path.relative_to(out)} holds a DEL or C1 control character")
+                f"{path.relative_to(out)} holds a DEL or C1 control character"
+            )
     for suffix in (".rss", ".atom", ".opml"):
         for path in xml_files(out, suffix):
             try:
@@ -171,7 +242,8 @@ def assert_every_feed_is_valid(out: Path) -> None:
             assert not parsed.bozo, f"{path.relative_to(out)}: {parsed.get('bozo_exception')!r}"
             if suffix == ".atom":
                 assert schema.validate(etree.parse(str(path))), (
-                    f"{path.relative_to(out)} is not valid RFC 4287:\n{schema.error_log}")
+                    f"{path.relative_to(out)} is not valid RFC 4287:\n{schema.error_log}"
+                )
     for path in xml_files(out, ".json"):
         document = json.loads(path.read_bytes())
         assert document["version"] == "https://jsonfeed.org/version/1.1"
@@ -179,7 +251,8 @@ def assert_every_feed_is_valid(out: Path) -> None:
 
 
 def assert_feed_title(folder: Path, name: str) -> None:
-    """The single feed in `folder` (topics/ or providers/) is titled after `name` in every format."""
+    """The single feed in `folder` (topics/ or providers/) is titled after `name` in every
+    format."""
     want = f"{name} — {SITE_TITLE}"
     atom = only(xml_files(folder, ".atom"))
     assert etree.parse(str(atom)).findtext(f"{ATOM}title") == want
@@ -202,8 +275,16 @@ def test_any_author_text_is_rejected_cleanly_or_published_valid_in_every_format(
         content, out = Path(tmp, "in"), Path(tmp, "out")
         content.mkdir()
         source = content / "a.md"
-        source.write_text(article_text(title, excerpt=excerpt, topics=[topic], provider=provider,
-                                       link="https://news.example.com/a"), encoding="utf-8")
+        source.write_text(
+            article_text(
+                title,
+                excerpt=excerpt,
+                topics=[topic],
+                provider=provider,
+                link="https://news.example.com/a",
+            ),
+            encoding="utf-8",
+        )
         held = as_written(source)
         fm = reader.parse(source.read_bytes(), source)
         assert isinstance(fm, FrontMatter), str(fm)
@@ -250,7 +331,8 @@ def test_any_author_text_is_rejected_cleanly_or_published_valid_in_every_format(
         if topic_name:
             assert_feed_title(out / "topics", topic_name)
             assert [c.get("term") for c in atom_xml.iterfind(f"{ATOM}entry/{ATOM}category")] == [
-                topic_name]
+                topic_name
+            ]
         else:
             assert not xml_files(out / "topics", ".atom"), "an empty topic name got a feed"
         provider_name = documented(str(held.get("provider", {}).get("name", "")))
@@ -266,27 +348,31 @@ def test_any_author_text_is_rejected_cleanly_or_published_valid_in_every_format(
 # --- determinism ----------------------------------------------------------------------------
 
 ARTICLES = st.lists(
-    st.fixed_dictionaries({
-        "title": AUTHOR_TEXT,
-        "excerpt": AUTHOR_TEXT,
-        "topics": st.lists(AUTHOR_TEXT, max_size=3),
-        "provider": AUTHOR_TEXT,
-        "day": st.dates(date(2000, 1, 1), date(2025, 12, 31)).map(str),
-        "time": st.sampled_from(["00:00:00Z", "12:00:00Z", "23:59:59+02:00"]),
-    }),
-    min_size=1, max_size=4,
+    st.fixed_dictionaries(
+        {
+            "title": AUTHOR_TEXT,
+            "excerpt": AUTHOR_TEXT,
+            "topics": st.lists(AUTHOR_TEXT, max_size=3),
+            "provider": AUTHOR_TEXT,
+            "day": st.dates(date(2000, 1, 1), date(2025, 12, 31)).map(str),
+            "time": st.sampled_from(["00:00:00Z", "12:00:00Z", "23:59:59+02:00"]),
+        }
+    ),
+    min_size=1,
+    max_size=4,
 )
 
 
 def output_bytes(out: Path) -> dict[str, bytes]:
-    return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*"))
-            if p.is_file()}
+    return {
+        p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()
+    }
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(articles=ARTICLES)
 def test_the_same_input_renders_to_the_same_bytes_in_two_fresh_runs(
-    articles: list[dict[str, Any]]
+    articles: list[dict[str, Any]],
 ) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         outputs = []
@@ -296,8 +382,8 @@ def test_the_same_input_renders_to_the_same_bytes_in_two_fresh_runs(
             content.mkdir(parents=True)
             for i, fields in order:  # the second copy is written in the opposite order
                 (content / f"a{i}.md").write_text(
-                    article_text(link=f"https://news.example.com/{i}", **fields),
-                    encoding="utf-8")
+                    article_text(link=f"https://news.example.com/{i}", **fields), encoding="utf-8"
+                )
             report = generate_once(content, Path(tmp, run, "out"))
             assert_no_internal_error(report)
             outputs.append(output_bytes(Path(tmp, run, "out")))
@@ -309,20 +395,66 @@ def test_the_same_input_renders_to_the_same_bytes_in_two_fresh_runs(
 # --- reader and normalise never raise ---------------------------------------------------------
 
 YAML_TOKENS = [
-    "!!int ", "!!float ", "!!bool ", "!!binary ", "!!set ", "!!omap ", "!!pairs ", "!!str ",
-    "!!null ", "!!timestamp ", "!!map ", "!!seq ", "!<tag:yaml.org,2002:int> ", "!local ",
-    "&a ", "*a ", "<<: ", "title: ", "topics: ", "- ", "? ", "{", "}", "[", "]", ",", "\n",
-    "  ", "\t", "'", '"', "|", ">-", "#", "%YAML 1.1", "0x", "0o", "1_0", "1:2", ".inf",
-    ".nan", "~", "yes", "2024-02-30T25:00:00Z", "...", "---", "\ufeff", "\x85", "\\x",
+    "!!int ",
+    "!!float ",
+    "!!bool ",
+    "!!binary ",
+    "!!set ",
+    "!!omap ",
+    "!!pairs ",
+    "!!str ",
+    "!!null ",
+    "!!timestamp ",
+    "!!map ",
+    "!!seq ",
+    "!<tag:yaml.org,2002:int> ",
+    "!local ",
+    "&a ",
+    "*a ",
+    "<<: ",
+    "title: ",
+    "topics: ",
+    "- ",
+    "? ",
+    "{",
+    "}",
+    "[",
+    "]",
+    ",",
+    "\n",
+    "  ",
+    "\t",
+    "'",
+    '"',
+    "|",
+    ">-",
+    "#",
+    "%YAML 1.1",
+    "0x",
+    "0o",
+    "1_0",
+    "1:2",
+    ".inf",
+    ".nan",
+    "~",
+    "yes",
+    "2024-02-30T25:00:00Z",
+    "...",
+    "---",
+    "\ufeff",
+    "\x85",
+    "\\x",
 ]
-YAML_ISH = st.lists(st.one_of(st.sampled_from(YAML_TOKENS), st.text(max_size=3)),
-                    max_size=24).map("".join)
+YAML_ISH = st.lists(st.one_of(st.sampled_from(YAML_TOKENS), st.text(max_size=3)), max_size=24).map(
+    "".join
+)
 
 
 YAML_VALUE = st.recursive(
     st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text()),
-    lambda inner: st.one_of(st.lists(inner, max_size=4),
-                            st.dictionaries(st.text(max_size=8), inner, max_size=4)),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
     max_leaves=12,
 )
 ANY_FILE = st.one_of(
@@ -333,12 +465,18 @@ ANY_FILE = st.one_of(
     st.binary().map(lambda b: b"\xef\xbb\xbf---\r\n" + b + b"\r\n...\r\n"),
     # valid YAML mappings of anything, as they are and with a broken line spliced in
     st.dictionaries(st.text(max_size=8), YAML_VALUE, max_size=5).map(
-        lambda d: ("---\n" + yaml.safe_dump(d, allow_unicode=True) + "---\n").encode("utf-8")),
-    st.builds(lambda d, junk, at: "\n".join(
-        (lines := ["---", *yaml.safe_dump(d, allow_unicode=True).splitlines(), "---"])[:at]
-        + [junk] * bool(junk) + lines[at:]).encode("utf-8"),
+        lambda d: ("---\n" + yaml.safe_dump(d, allow_unicode=True) + "---\n").encode("utf-8")
+    ),
+    st.builds(
+        lambda d, junk, at: "\n".join(
+            (lines := ["---", *yaml.safe_dump(d, allow_unicode=True).splitlines(), "---"])[:at]
+            + [junk] * bool(junk)
+            + lines[at:]
+        ).encode("utf-8"),
         st.dictionaries(st.text(max_size=8), YAML_VALUE, max_size=5),
-        YAML_ISH, st.integers(1, 6)),
+        YAML_ISH,
+        st.integers(1, 6),
+    ),
 )
 
 
@@ -363,10 +501,13 @@ MONTHS = ["Jan", "feb", "DEC", "Foo"]
 TIME_TEXT = st.one_of(
     st.datetimes(timezones=st.sampled_from([None, UTC])).map(datetime.isoformat),
     st.dates().map(date.isoformat),
-    st.datetimes(timezones=st.just(UTC)).map(
-        lambda d: email.utils.format_datetime(d)),
-    st.builds(lambda d, m, y: f"{d} {m} {y} 10:00", st.integers(-40, 40), st.sampled_from(MONTHS),
-              st.integers(-100, 10_000)),
+    st.datetimes(timezones=st.just(UTC)).map(lambda d: email.utils.format_datetime(d)),
+    st.builds(
+        lambda d, m, y: f"{d} {m} {y} 10:00",
+        st.integers(-40, 40),
+        st.sampled_from(MONTHS),
+        st.integers(-100, 10_000),
+    ),
     st.text(),
 )
 URL_TEXT = st.one_of(
@@ -384,13 +525,25 @@ FIELDS = {
     "updatedDateTime": st.one_of(TIME_TEXT, YAML_VALUE),
     "updated": st.one_of(TIME_TEXT, YAML_VALUE),
     "published": st.one_of(st.booleans(), YAML_VALUE),
-    "provider": st.one_of(AUTHOR_TEXT, YAML_VALUE, st.fixed_dictionaries(
-        {"name": st.one_of(AUTHOR_TEXT, YAML_VALUE)},
-        optional={"domain": st.one_of(st.text(), YAML_VALUE)})),
+    "provider": st.one_of(
+        AUTHOR_TEXT,
+        YAML_VALUE,
+        st.fixed_dictionaries(
+            {"name": st.one_of(AUTHOR_TEXT, YAML_VALUE)},
+            optional={"domain": st.one_of(st.text(), YAML_VALUE)},
+        ),
+    ),
     "topics": st.one_of(st.lists(AUTHOR_TEXT, max_size=4), YAML_VALUE),
-    "images": st.one_of(YAML_VALUE, st.lists(st.fixed_dictionaries(
-        {"url": st.one_of(URL_TEXT, YAML_VALUE)},
-        optional={"width": YAML_VALUE, "height": YAML_VALUE}), max_size=3)),
+    "images": st.one_of(
+        YAML_VALUE,
+        st.lists(
+            st.fixed_dictionaries(
+                {"url": st.one_of(URL_TEXT, YAML_VALUE)},
+                optional={"width": YAML_VALUE, "height": YAML_VALUE},
+            ),
+            max_size=3,
+        ),
+    ),
     "id": st.one_of(AUTHOR_TEXT, YAML_VALUE),
 }
 FRONT_MATTER = st.one_of(
@@ -400,12 +553,22 @@ FRONT_MATTER = st.one_of(
         st.fixed_dictionaries({}, optional=FIELDS),
     ),
     st.fixed_dictionaries(  # plausible articles, so that many are accepted and rendered
-        {"title": AUTHOR_TEXT, "webUrl": URL_TEXT, "publishedDateTime": st.one_of(
-            st.datetimes(datetime(1900, 1, 2), timezones=st.sampled_from([None, UTC]))
-            .map(datetime.isoformat), TIME_TEXT),
-         "published": st.booleans()},
-        optional={k: v for k, v in FIELDS.items()
-                  if k not in ("title", "webUrl", "publishedDateTime", "published")},
+        {
+            "title": AUTHOR_TEXT,
+            "webUrl": URL_TEXT,
+            "publishedDateTime": st.one_of(
+                st.datetimes(datetime(1900, 1, 2), timezones=st.sampled_from([None, UTC])).map(
+                    datetime.isoformat
+                ),
+                TIME_TEXT,
+            ),
+            "published": st.booleans(),
+        },
+        optional={
+            k: v
+            for k, v in FIELDS.items()
+            if k not in ("title", "webUrl", "publishedDateTime", "published")
+        },
     ),
 )
 TIME_KEYS = ("publishedDateTime", "updatedDateTime", "updated")
@@ -414,7 +577,7 @@ TIME_KEYS = ("publishedDateTime", "updatedDateTime", "updated")
 @FAST
 @given(data=FRONT_MATTER)
 def test_normalise_never_raises_and_what_it_accepts_renders_in_every_format(
-    data: dict[str, Any]
+    data: dict[str, Any],
 ) -> None:
     lines = {k: n for n, k in enumerate(data, start=2)}
     article, problems = normalise(FrontMatter(data, lines), PATH, "article.md", MAX_CHARS)
@@ -444,9 +607,11 @@ def test_normalise_never_raises_and_what_it_accepts_renders_in_every_format(
 
 YAML_TREE = st.recursive(
     st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text()),
-    lambda children: st.one_of(st.lists(children, max_size=4),
-                               st.dictionaries(st.text(max_size=6), children, max_size=4)),
-    max_leaves=20)
+    lambda children: st.one_of(
+        st.lists(children, max_size=4), st.dictionaries(st.text(max_size=6), children, max_size=4)
+    ),
+    max_leaves=20,
+)
 
 
 @FAST
@@ -462,13 +627,51 @@ def test_the_readers_fast_yaml_paths_build_what_safe_load_builds(data: dict[str,
 
 # --- slugs --------------------------------------------------------------------------------------
 
-COLLIDING = st.lists(st.sampled_from([
-    "a", "A", "a.", "a+", "a#", "a&", "a b", "a-b", "a_b", "A  B", "con", "CON", "nul.", "Com1",
-    "", " ", ".", "..", "/", "ß", "ss", "SS", "C++", "c plus plus", "é", "e\u0301", "-", "_",
-]), min_size=1, max_size=4).map(" ".join)
+COLLIDING = st.lists(
+    st.sampled_from(
+        [
+            "a",
+            "A",
+            "a.",
+            "a+",
+            "a#",
+            "a&",
+            "a b",
+            "a-b",
+            "a_b",
+            "A  B",
+            "con",
+            "CON",
+            "nul.",
+            "Com1",
+            "",
+            " ",
+            ".",
+            "..",
+            "/",
+            "ß",
+            "ss",
+            "SS",
+            "C++",
+            "c plus plus",
+            "é",
+            "e\u0301",
+            "-",
+            "_",
+        ]
+    ),
+    min_size=1,
+    max_size=4,
+).map(" ".join)
 NAME = st.one_of(ANY_TEXT, HOSTILE, COLLIDING, st.text(min_size=80, max_size=300))
-RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)),
-            *(f"lpt{i}" for i in range(10))}
+RESERVED = {
+    "con",
+    "prn",
+    "aux",
+    "nul",
+    *(f"com{i}" for i in range(10)),
+    *(f"lpt{i}" for i in range(10)),
+}
 
 
 def assert_safe_file_stem(stem: str, max_bytes: int) -> None:
@@ -516,8 +719,10 @@ def test_names_differing_only_in_case_or_whitespace_share_a_key(
 ) -> None:
     words = name.split()
     recased = [
-        "".join(c if c in KEEP_CASE else data.draw(st.sampled_from([c, c.upper(), c.lower()]))
-                for c in word)
+        "".join(
+            c if c in KEEP_CASE else data.draw(st.sampled_from([c, c.upper(), c.lower()]))
+            for c in word
+        )
         for word in words
     ]
     gaps = [data.draw(WHITESPACE) for _ in range(len(words) + 1)]
@@ -529,25 +734,37 @@ def test_names_differing_only_in_case_or_whitespace_share_a_key(
 
 # --- bugs these properties found, kept as regression tests -----------------------------------
 
-@pytest.mark.parametrize("line", [
-    "quality: !!int high",
-    "heat: !!float warm",
-    "published: !!bool maybe",
-    "quality: !!int",
-    pytest.param("heat: " + "9" * 4301, id="heat: 4301 digits"),  # int() refuses > 4300 digits
-])
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "quality: !!int high",
+        "heat: !!float warm",
+        "published: !!bool maybe",
+        "quality: !!int",
+        pytest.param("heat: " + "9" * 4301, id="heat: 4301 digits"),  # int() refuses > 4300 digits
+    ],
+)
 def test_a_mistyped_yaml_tag_is_reported_not_raised(line: str) -> None:
     data = f"---\ntitle: T\n{line}\n---\n".encode()
     assert isinstance(reader.parse(data, PATH), Problem)
 
 
-@pytest.mark.parametrize("key, value", [
-    ("publishedDateTime", "1 Jan 99999999999999999999 00:00"),
-    ("updated", "2147483648 Jan 2024 10:00"),
-])
+@pytest.mark.parametrize(
+    "key, value",
+    [
+        ("publishedDateTime", "1 Jan 99999999999999999999 00:00"),
+        ("updated", "2147483648 Jan 2024 10:00"),
+    ],
+)
 def test_a_huge_number_in_an_rfc_2822_date_is_reported_not_raised(key: str, value: str) -> None:
-    fields = {"title": "T", "webUrl": "https://news.example.com/a", "published": True,
-              "publishedDateTime": "2024-05-01T12:00:00Z", key: value}
+    fields = {
+        "title": "T",
+        "webUrl": "https://news.example.com/a",
+        "published": True,
+        "publishedDateTime": "2024-05-01T12:00:00Z",
+        key: value,
+    }
     _, problems = normalise(FrontMatter(fields, {}), PATH, "article.md")
     assert any(value[:20] in p.reason for p in problems)
 

@@ -83,6 +83,7 @@ def test_merge_keys_and_numbers_still_go_the_librarys_way():
     assert parse(b"---\nbase: &b {a: 1}\n---\n", Path("x.md")).data == {"base": {"a": 1}}
     merged = parse(b"---\nbase: &b {a: 1}\nother:\n  <<: *b\n---\n", Path("x.md"))
     assert isinstance(merged, Problem) and "aliases" in merged.reason  # a merge needs an alias
-    fm = parse(b"---\nn: 0x1A\nf: 1.5e+3\nyes_: yes\nd: 2024-01-02\nl: [1, two]\n---\n",
-               Path("x.md"))
+    fm = parse(
+        b"---\nn: 0x1A\nf: 1.5e+3\nyes_: yes\nd: 2024-01-02\nl: [1, two]\n---\n", Path("x.md")
+    )
     assert fm.data == {"n": 26, "f": 1500.0, "yes_": True, "d": "2024-01-02", "l": [1, "two"]}

@@ -25,9 +25,10 @@ from urllib.parse import quote
 
 import feedparser
 import pytest
-from conftest import ROOT, generate_once, wait_until
 
 from feedsync.server import Server
+
+from conftest import ROOT, generate_once, wait_until
 
 
 @dataclass(frozen=True)
@@ -51,36 +52,72 @@ class Spec:
 
     def feeds(self) -> set[str]:
         """Output paths (without extension) of the feeds that list this article."""
-        return ({"all"} | {f"topics/{SLUGS[t]}" for t in self.topics}
-                | {f"providers/{SLUGS[self.provider]}"})
+        return (
+            {"all"}
+            | {f"topics/{SLUGS[t]}" for t in self.topics}
+            | {f"providers/{SLUGS[self.provider]}"}
+        )
 
 
-SLUGS = {"AI": "ai", "Robotics": "robotics", "Künstliche Intelligenz": "künstliche-intelligenz",
-         "Tech Daily": "tech-daily", "Science Wire": "science-wire"}
+SLUGS = {
+    "AI": "ai",
+    "Robotics": "robotics",
+    "Künstliche Intelligenz": "künstliche-intelligenz",
+    "Tech Daily": "tech-daily",
+    "Science Wire": "science-wire",
+}
 
 # Distinct titles and times; one with a +02:00 offset (UTC epoch must come out right), one with
 # an updated time (readers must still show the published time), markup-significant characters.
 ARTICLES = (
-    Spec("alpha", "Alpha: robots learn to fold laundry", "2024-05-01T09:15:00+00:00",
-         ("Robotics",), "Tech Daily"),
-    Spec("beta", "Beta models run on laptops", "2024-05-02T14:00:00+02:00", ("AI",),
-         "Tech Daily"),
-    Spec("gamma", "Café robots & their AI", "2024-05-03T08:30:00+00:00", ("AI", "Robotics"),
-         "Science Wire", (("updatedDateTime", "2024-05-10T00:00:00Z"),)),
-    Spec("delta", "Delta: chips for robot arms", "2024-04-20T18:45:00+00:00",
-         ("Robotics", "Künstliche Intelligenz"), "Science Wire"),
+    Spec(
+        "alpha",
+        "Alpha: robots learn to fold laundry",
+        "2024-05-01T09:15:00+00:00",
+        ("Robotics",),
+        "Tech Daily",
+    ),
+    Spec("beta", "Beta models run on laptops", "2024-05-02T14:00:00+02:00", ("AI",), "Tech Daily"),
+    Spec(
+        "gamma",
+        "Café robots & their AI",
+        "2024-05-03T08:30:00+00:00",
+        ("AI", "Robotics"),
+        "Science Wire",
+        (("updatedDateTime", "2024-05-10T00:00:00Z"),),
+    ),
+    Spec(
+        "delta",
+        "Delta: chips for robot arms",
+        "2024-04-20T18:45:00+00:00",
+        ("Robotics", "Künstliche Intelligenz"),
+        "Science Wire",
+    ),
 )
-DRAFT = Spec("draft", "Draft never shown", "2024-05-04T00:00:00+00:00", ("AI",), "Tech Daily",
-             (("published", False),))
-LATE = Spec("epsilon", "Epsilon arrives later", "2024-05-05T10:00:00+00:00", ("AI",),
-            "Tech Daily")
+DRAFT = Spec(
+    "draft",
+    "Draft never shown",
+    "2024-05-04T00:00:00+00:00",
+    ("AI",),
+    "Tech Daily",
+    (("published", False),),
+)
+LATE = Spec("epsilon", "Epsilon arrives later", "2024-05-05T10:00:00+00:00", ("AI",), "Tech Daily")
 
 
 def write(write_article, content: Path, spec: Spec) -> None:
     day, time = spec.when.split("T")
-    write_article(content, f"{spec.name}.md", title=spec.title, day=day, time=time,
-                  link=spec.link, topics=list(spec.topics), provider=spec.provider,
-                  **dict(spec.extra))
+    write_article(
+        content,
+        f"{spec.name}.md",
+        title=spec.title,
+        day=day,
+        time=time,
+        link=spec.link,
+        topics=list(spec.topics),
+        provider=spec.provider,
+        **dict(spec.extra),
+    )
 
 
 def expected(feed: str, specs=ARTICLES) -> list[Spec]:
@@ -122,21 +159,27 @@ def served(site) -> Iterator[tuple[Path, Path, Server]]:
 
 # --- sfeed -------------------------------------------------------------------------------------
 
+
 def test_sfeed_reads_every_rss_and_atom_feed_with_titles_links_and_published_times(site):
     """Needs `sfeed` (reads RSS/Atom on stdin, prints TAB-separated items: timestamp, title,
     link, content, content-type, id, author, enclosure, categories)."""
     sfeed = needs("sfeed")
     content, out = site
     generate_once(content, out, base_url="https://feeds.example.org/")
-    feeds = sorted({p.relative_to(out).with_suffix("").as_posix()
-                    for p in (*out.rglob("*.rss"), *out.rglob("*.atom"))})
+    feeds = sorted(
+        {
+            p.relative_to(out).with_suffix("").as_posix()
+            for p in (*out.rglob("*.rss"), *out.rglob("*.atom"))
+        }
+    )
     assert feeds == sorted(set().union(*(s.feeds() for s in ARTICLES)))
     for feed in feeds:
         ids: dict[str, list[str]] = {}
         for ext in ("rss", "atom"):
             path = out / f"{feed}.{ext}"
-            run = subprocess.run([sfeed], input=path.read_bytes(), capture_output=True,
-                                 timeout=10, check=False)
+            run = subprocess.run(
+                [sfeed], input=path.read_bytes(), capture_output=True, timeout=10, check=False
+            )
             assert run.returncode == 0, (path, run.stderr)
             rows = [line.split("\t") for line in run.stdout.decode("utf-8").splitlines()]
             want = expected(feed)
@@ -151,31 +194,43 @@ def test_sfeed_reads_every_rss_and_atom_feed_with_titles_links_and_published_tim
 
 # --- newsboat ----------------------------------------------------------------------------------
 
-def newsboat_reload(newsboat: str, tmp_path: Path, urls: Path, cache: Path,
-                    config: Path) -> None:
+
+def newsboat_reload(newsboat: str, tmp_path: Path, urls: Path, cache: Path, config: Path) -> None:
     """`newsboat -x reload` with a private home, config and cache, no proxy, at most 60 s."""
     home = tmp_path / "home"
     home.mkdir(exist_ok=True)
     env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
-    env.update(HOME=str(home), LANG="C.UTF-8", XDG_CONFIG_HOME=str(home / ".config"),
-               XDG_DATA_HOME=str(home / ".local/share"))
-    run = subprocess.run([newsboat, "-u", str(urls), "-c", str(cache), "-C", str(config),
-                          "-x", "reload"], env=env, capture_output=True, timeout=60,
-                         stdin=subprocess.DEVNULL, check=False)
+    env.update(
+        HOME=str(home),
+        LANG="C.UTF-8",
+        XDG_CONFIG_HOME=str(home / ".config"),
+        XDG_DATA_HOME=str(home / ".local/share"),
+    )
+    run = subprocess.run(
+        [newsboat, "-u", str(urls), "-c", str(cache), "-C", str(config), "-x", "reload"],
+        env=env,
+        capture_output=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
     assert run.returncode == 0, run.stdout + run.stderr
 
 
 def cached_items(cache: Path) -> list[tuple[str, str, str]]:
     """(feedurl, title, guid) of every item newsboat stored, newest first."""
     with sqlite3.connect(cache) as db:
-        rows = db.execute("SELECT feedurl, title, guid FROM rss_item WHERE deleted = 0 "
-                          "ORDER BY pubDate DESC, title").fetchall()
+        rows = db.execute(
+            "SELECT feedurl, title, guid FROM rss_item WHERE deleted = 0 "
+            "ORDER BY pubDate DESC, title"
+        ).fetchall()
     db.close()
     return rows
 
 
-def test_newsboat_subscribes_over_http_and_picks_up_a_new_article_once(tmp_path, served,
-                                                                        write_article):
+def test_newsboat_subscribes_over_http_and_picks_up_a_new_article_once(
+    tmp_path, served, write_article
+):
     """Needs `newsboat`. Newsboat keys items by guid across all feeds and files each item
     under the feed that delivered it last (newsboat/newsboat#898), so with `reload-threads 1`
     and all.rss listed before topics/ai.atom, the AI articles end up under ai.atom and the rest
@@ -191,13 +246,13 @@ def test_newsboat_subscribes_over_http_and_picks_up_a_new_article_once(tmp_path,
         items = cached_items(cache)
         by_feed = {url: [t for u, t, _ in items if u == url] for url in (all_rss, ai_atom)}
         assert by_feed[ai_atom] == [s.title for s in expected("topics/ai", specs)]
-        assert by_feed[all_rss] == [s.title for s in expected("all", specs)
-                                    if "AI" not in s.topics]
+        assert by_feed[all_rss] == [s.title for s in expected("all", specs) if "AI" not in s.topics]
         assert {u for u, _, _ in items} == {all_rss, ai_atom}
         guids = [g for _, _, g in items]
         assert len(guids) == len(set(guids)) == len(specs)  # no duplicates
-        assert set(guids) == {e.id for e in feedparser.parse((out / "all.rss").read_bytes())
-                              .entries}
+        assert set(guids) == {
+            e.id for e in feedparser.parse((out / "all.rss").read_bytes()).entries
+        }
 
     newsboat_reload(newsboat, tmp_path, urls, cache, config)
     check(ARTICLES)
@@ -218,15 +273,21 @@ def test_newsboat_imports_the_opml_and_subscribes_to_every_feed(tmp_path, served
     config.write_text("reload-threads 1\n", encoding="utf-8")
     opml = tmp_path / "feeds.opml"
     with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(
-            f"{server.url}feeds.opml", timeout=10) as response:
+        f"{server.url}feeds.opml", timeout=10
+    ) as response:
         opml.write_bytes(response.read())
     home = tmp_path / "home"
     home.mkdir(exist_ok=True)
     env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
     env.update(HOME=str(home), LANG="C.UTF-8")
-    run = subprocess.run([newsboat, "-u", str(urls), "-c", str(cache), "-C", str(config),
-                          "-i", str(opml)], env=env, capture_output=True, timeout=60,
-                         stdin=subprocess.DEVNULL, check=False)
+    run = subprocess.run(
+        [newsboat, "-u", str(urls), "-c", str(cache), "-C", str(config), "-i", str(opml)],
+        env=env,
+        capture_output=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
     assert run.returncode == 0, run.stdout + run.stderr
     subscribed = [line.split()[0] for line in urls.read_text().splitlines() if line.strip()]
     feeds = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.atom"))
@@ -247,8 +308,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def request(port: int, method: str, path: str, headers: dict[str, str] | None = None,
-            body: bytes | None = None) -> tuple[int, http.client.HTTPMessage, bytes]:
+def request(
+    port: int,
+    method: str,
+    path: str,
+    headers: dict[str, str] | None = None,
+    body: bytes | None = None,
+) -> tuple[int, http.client.HTTPMessage, bytes]:
     """One request without urllib's proxies or its exceptions for 304/4xx."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     try:
@@ -277,19 +343,24 @@ def nginx(tmp_path, site) -> Iterator[tuple[int, Path, Path]]:
     generate_once(content, out, base_url="http://localhost/")
     port = free_port()
     text = CONF.read_text(encoding="utf-8")
-    for old, new in (("root /srv/feedsync/output;", f'root "{out}";'),
-                     ("listen 80;", f"listen 127.0.0.1:{port};"),
-                     ("server_name feeds.example.org;", "server_name localhost;")):
+    for old, new in (
+        ("root /srv/feedsync/output;", f'root "{out}";'),
+        ("listen 80;", f"listen 127.0.0.1:{port};"),
+        ("server_name feeds.example.org;", "server_name localhost;"),
+    ):
         assert text.count(old) == 1, f"{CONF.name}: expected one '{old}'"
         text = text.replace(old, new)
     prefix = tmp_path / "nginx"
     prefix.mkdir()
     (prefix / "feedsync.conf").write_text(text, encoding="utf-8")
-    temps = "\n".join(f"    {kind}_temp_path {prefix / kind};"
-                      for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+    temps = "\n".join(
+        f"    {kind}_temp_path {prefix / kind};"
+        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
     user = "user root;\n" if os.geteuid() == 0 else ""  # workers must read tmp_path (0700)
     main = prefix / "nginx.conf"
-    main.write_text(f"""{user}worker_processes 1;
+    main.write_text(
+        f"""{user}worker_processes 1;
 pid {prefix / "nginx.pid"};
 error_log {prefix / "error.log"} info;
 events {{ worker_connections 64; }}
@@ -299,13 +370,15 @@ http {{
 {temps}
     include {prefix / "feedsync.conf"};
 }}
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     args = [nginx, "-p", str(prefix), "-c", str(main), "-g", "daemon off;"]
-    check = subprocess.run([*args, "-t"], capture_output=True, text=True, timeout=30,
-                           check=False)
+    check = subprocess.run([*args, "-t"], capture_output=True, text=True, timeout=30, check=False)
     assert check.returncode == 0 and "[warn]" not in check.stderr, check.stderr
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            stdin=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+    )
     try:
         wait_until(lambda: proc.poll() is not None or answers(port), 10, "nginx to answer")
         assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
@@ -321,17 +394,20 @@ http {{
             proc.stdout.close()
 
 
-@pytest.mark.parametrize("path, media", [
-    ("/all.rss", "application/rss+xml"),
-    ("/all.atom", "application/atom+xml"),
-    ("/topics/ai.atom", "application/atom+xml"),
-    ("/providers/science-wire.rss", "application/rss+xml"),
-    ("/topics/k%C3%BCnstliche-intelligenz.rss", "application/rss+xml"),  # as in self links
-    ("/all.json", "application/feed+json"),
-    ("/feeds.opml", "text/x-opml"),
-    ("/index.html", "text/html"),
-    ("/", "text/html"),
-])
+@pytest.mark.parametrize(
+    "path, media",
+    [
+        ("/all.rss", "application/rss+xml"),
+        ("/all.atom", "application/atom+xml"),
+        ("/topics/ai.atom", "application/atom+xml"),
+        ("/providers/science-wire.rss", "application/rss+xml"),
+        ("/topics/k%C3%BCnstliche-intelligenz.rss", "application/rss+xml"),  # as in self links
+        ("/all.json", "application/feed+json"),
+        ("/feeds.opml", "text/x-opml"),
+        ("/index.html", "text/html"),
+        ("/", "text/html"),
+    ],
+)
 def test_nginx_serves_each_file_with_its_type_in_utf8_and_validators(nginx, path, media):
     """Needs `nginx` (and /etc/nginx/mime.types): contrib/nginx/feedsync.conf as shipped."""
     port, out, _ = nginx
@@ -379,8 +455,7 @@ def test_nginx_hides_dotfiles_and_refuses_writes(nginx):
     port, out, _ = nginx
     (out / ".feedsync-status.json").write_text('{"state": "running"}', encoding="utf-8")
     (out / "topics" / ".feedsync-tmp-x").write_text("half", encoding="utf-8")
-    for path in ("/.feedsync-status.json", "/topics/.feedsync-tmp-x", "/nothing.rss",
-                 "/topics/"):
+    for path in ("/.feedsync-status.json", "/topics/.feedsync-tmp-x", "/nothing.rss", "/topics/"):
         code, _, body = request(port, "GET", path)
         assert code in (403, 404), path
         assert b"running" not in body and b"half" not in body
@@ -396,15 +471,13 @@ NO_PROXY = [urllib.request.ProxyHandler({})]
 
 
 @pytest.mark.parametrize("feed", ["all.rss", "all.atom", "topics/ai.atom"])
-def test_feedparser_polls_feedsync_serve_with_etag_and_last_modified(served, write_article,
-                                                                     feed):
+def test_feedparser_polls_feedsync_serve_with_etag_and_last_modified(served, write_article, feed):
     """Needs only feedparser: the conditional polling loop of a real reader against `serve`."""
     content, out, server = served
     url = server.url + feed
     first = feedparser.parse(url, handlers=NO_PROXY)
     assert first.status == 200 and not first.bozo
-    assert [e.title for e in first.entries] == [s.title for s in
-                                                expected(feed.rsplit(".", 1)[0])]
+    assert [e.title for e in first.entries] == [s.title for s in expected(feed.rsplit(".", 1)[0])]
     assert first.etag and first.modified
     again = feedparser.parse(url, etag=first.etag, modified=first.modified, handlers=NO_PROXY)
     assert again.status == 304 and again.entries == []
@@ -414,5 +487,6 @@ def test_feedparser_polls_feedsync_serve_with_etag_and_last_modified(served, wri
     changed = feedparser.parse(url, etag=first.etag, modified=first.modified, handlers=NO_PROXY)
     assert changed.status == 200 and not changed.bozo
     assert [e.title for e in changed.entries] == [
-        s.title for s in expected(feed.rsplit(".", 1)[0], (*ARTICLES, LATE))]
+        s.title for s in expected(feed.rsplit(".", 1)[0], (*ARTICLES, LATE))
+    ]
     assert changed.etag != first.etag

@@ -7,9 +7,10 @@ import subprocess
 
 import feedparser
 import pytest
-from conftest import feedsync_process, generate_once, read_status, wait_until
 
 from feedsync.server import Server
+
+from conftest import feedsync_process, generate_once, read_status, wait_until
 
 
 @pytest.fixture
@@ -36,20 +37,24 @@ def request(server, method, path, headers=None):
         conn.close()
 
 
-@pytest.mark.parametrize("path, media", [
-    ("/all.rss", "application/rss+xml; charset=utf-8"),
-    ("/all.atom", "application/atom+xml; charset=utf-8"),
-    ("/all.json", "application/feed+json; charset=utf-8"),
-    ("/feeds.opml", "text/x-opml; charset=utf-8"),
-    ("/", "text/html; charset=utf-8"),
-    ("/topics/k%C3%BCnstliche-intelligenz.atom", "application/atom+xml; charset=utf-8"),
-])
+@pytest.mark.parametrize(
+    "path, media",
+    [
+        ("/all.rss", "application/rss+xml; charset=utf-8"),
+        ("/all.atom", "application/atom+xml; charset=utf-8"),
+        ("/all.json", "application/feed+json; charset=utf-8"),
+        ("/feeds.opml", "text/x-opml; charset=utf-8"),
+        ("/", "text/html; charset=utf-8"),
+        ("/topics/k%C3%BCnstliche-intelligenz.atom", "application/atom+xml; charset=utf-8"),
+    ],
+)
 def test_files_are_served_with_their_media_types(served, path, media):
     server, _, out = served
     code, headers, body = request(server, "GET", path)
     assert code == 200 and headers["Content-Type"] == media
-    expected = out / ("index.html" if path == "/" else
-                      path.lstrip("/").replace("k%C3%BCnstliche", "künstliche"))
+    expected = out / (
+        "index.html" if path == "/" else path.lstrip("/").replace("k%C3%BCnstliche", "künstliche")
+    )
     assert body == expected.read_bytes()
     assert headers["ETag"].startswith('"') and headers["Last-Modified"].endswith("GMT")
     assert "max-age" in headers["Cache-Control"]
@@ -67,8 +72,9 @@ def test_conditional_requests_get_304_until_the_feed_changes(served, write_artic
     _, headers, _ = request(server, "GET", "/all.atom")
     code, _, body = request(server, "GET", "/all.atom", {"If-None-Match": headers["ETag"]})
     assert code == 304 and body == b""
-    code, _, _ = request(server, "GET", "/all.atom",
-                         {"If-Modified-Since": headers["Last-Modified"]})
+    code, _, _ = request(
+        server, "GET", "/all.atom", {"If-Modified-Since": headers["Last-Modified"]}
+    )
     assert code == 304
     first = feedparser.parse(f"{server.url}all.atom")
     again = feedparser.parse(f"{server.url}all.atom", etag=first.etag, modified=first.modified)
@@ -85,18 +91,30 @@ def test_gzip_is_used_when_accepted(served):
     assert code == 200 and headers["Content-Encoding"] == "gzip"
     assert gzip.decompress(body) == (out / "all.rss").read_bytes()
     assert headers["Vary"] == "Accept-Encoding"
-    code, _, _ = request(server, "GET", "/all.rss",
-                         {"Accept-Encoding": "gzip", "If-None-Match": headers["ETag"]})
+    code, _, _ = request(
+        server, "GET", "/all.rss", {"Accept-Encoding": "gzip", "If-None-Match": headers["ETag"]}
+    )
     assert code == 304
     _, plain, _ = request(server, "GET", "/all.rss", {"Accept-Encoding": "gzip;q=0"})
     assert "Content-Encoding" not in plain
 
 
-@pytest.mark.parametrize("path", [
-    "/../secret.txt", "/%2e%2e/secret.txt", "/topics/%2E%2E/%2E%2E/secret.txt",
-    "/..%2fsecret.txt", "//etc/passwd", "/%2Fetc%2Fpasswd", "/.feedsync-status.json",
-    "/topics/escape.rss", "/topics/", "/nothing.rss", "/%00.rss",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/../secret.txt",
+        "/%2e%2e/secret.txt",
+        "/topics/%2E%2E/%2E%2E/secret.txt",
+        "/..%2fsecret.txt",
+        "//etc/passwd",
+        "/%2Fetc%2Fpasswd",
+        "/.feedsync-status.json",
+        "/topics/escape.rss",
+        "/topics/",
+        "/nothing.rss",
+        "/%00.rss",
+    ],
+)
 def test_nothing_outside_the_output_folder_or_hidden_can_be_reached(served, path):
     server, _, out = served
     (out.parent / "secret.txt").write_text("secret")
@@ -125,19 +143,35 @@ def test_run_serve_publishes_edits_to_a_polling_reader(tmp_path, write_article):
     """The issue's scenario: `feedsync run --serve`, a reader polls, edits arrive, 304s between."""
     content, out = tmp_path / "in", tmp_path / "out"
     write_article(content, "a.md", title="First")
-    with feedsync_process("run", "--serve", "127.0.0.1:0", "--content", str(content),
-                          "--output", str(out), stdout=(tmp_path / "log").open("w"),
-                          stderr=subprocess.STDOUT) as proc:
-        wait_until(lambda: read_status(out).get("serving") and read_status(out).get(
-            "last_run"), 20, "the server to start and the first run to end")
+    with feedsync_process(
+        "run",
+        "--serve",
+        "127.0.0.1:0",
+        "--content",
+        str(content),
+        "--output",
+        str(out),
+        stdout=(tmp_path / "log").open("w"),
+        stderr=subprocess.STDOUT,
+    ) as proc:
+        wait_until(
+            lambda: read_status(out).get("serving") and read_status(out).get("last_run"),
+            20,
+            "the server to start and the first run to end",
+        )
         url = read_status(out)["serving"]
         first = feedparser.parse(url + "all.atom")
         assert first.status == 200 and [e.title for e in first.entries] == ["First"]
         assert feedparser.parse(url + "all.atom", etag=first.etag).status == 304
         write_article(content, "b.md", title="Second", day="2024-06-01")
-        wait_until(lambda: [e.title for e in feedparser.parse(
-            url + "all.atom", etag=first.etag).entries] == ["Second", "First"], 5,
-            "the reader to see the new article")
+        wait_until(
+            lambda: (
+                [e.title for e in feedparser.parse(url + "all.atom", etag=first.etag).entries]
+                == ["Second", "First"]
+            ),
+            5,
+            "the reader to see the new article",
+        )
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=10) == 0
 
@@ -172,8 +206,9 @@ def test_a_feed_being_rewritten_is_never_served_torn(served):
 def test_feedsync_serve_runs_until_sigterm(tmp_path, write_article):
     write_article(tmp_path / "in", "a.md", title="Served")
     generate_once(tmp_path / "in", tmp_path / "out")
-    with feedsync_process("serve", "--output", str(tmp_path / "out"), "--bind", "127.0.0.1:0",
-                          stderr=subprocess.PIPE) as proc:
+    with feedsync_process(
+        "serve", "--output", str(tmp_path / "out"), "--bind", "127.0.0.1:0", stderr=subprocess.PIPE
+    ) as proc:
         line = proc.stderr.readline()
         assert line.startswith("Serving ") and " at http://127.0.0.1:" in line
         url = line.split(" at ", 1)[1].split(" ", 1)[0]

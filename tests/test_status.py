@@ -9,29 +9,41 @@ import os
 import signal
 import subprocess
 
-from conftest import feedsync_command, feedsync_process, read_status, remount, titles, wait_until
-
 from feedsync import status
+
+from conftest import feedsync_command, feedsync_process, read_status, remount, titles, wait_until
 
 
 def feedsync_status(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([*feedsync_command(), "status", *args], capture_output=True,
-                          text=True, timeout=30)
+    return subprocess.run(
+        [*feedsync_command(), "status", *args], capture_output=True, text=True, timeout=30
+    )
 
 
-def test_an_unwritable_output_shows_in_status_until_it_is_writable_again(tmp_path, small_disk,
-                                                                         write_article):
+def test_an_unwritable_output_shows_in_status_until_it_is_writable_again(
+    tmp_path, small_disk, write_article
+):
     content, out, log = tmp_path / "in", small_disk, tmp_path / "log"
     write_article(content, "a.md", title="Old")
-    with feedsync_process("run", "--content", str(content), "--output", str(out),
-                          stdout=log.open("w"), stderr=subprocess.STDOUT) as proc:
+    with feedsync_process(
+        "run",
+        "--content",
+        str(content),
+        "--output",
+        str(out),
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+    ) as proc:
         wait_until(lambda: read_status(out).get("last_run"), 20, "the first run")
         assert feedsync_status("--output", str(out)).returncode == status.RUNNING
         remount(out, "ro")
         try:
             write_article(content, "a.md", title="New")
-            wait_until(lambda: "output_unwritable" in read_status(out).get("problems", {}), 5,
-                       "the daemon to record the unwritable output (outside the output)")
+            wait_until(
+                lambda: "output_unwritable" in read_status(out).get("problems", {}),
+                5,
+                "the daemon to record the unwritable output (outside the output)",
+            )
             shown = feedsync_status("--output", str(out))
             assert shown.returncode == status.DEGRADED
             assert "DEGRADED: the output folder cannot be written since" in shown.stdout
@@ -43,8 +55,11 @@ def test_an_unwritable_output_shows_in_status_until_it_is_writable_again(tmp_pat
         finally:
             remount(out, "rw")
         wait_until(lambda: titles(out / "all.atom") == ["New"], 10, "the retry to catch up")
-        wait_until(lambda: feedsync_status("--output", str(out)).returncode == status.RUNNING,
-                   5, "the status to clear")
+        wait_until(
+            lambda: feedsync_status("--output", str(out)).returncode == status.RUNNING,
+            5,
+            "the status to clear",
+        )
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=10) == 0
     text = log.read_text()
@@ -57,13 +72,17 @@ def test_a_rejected_reload_shows_in_status_even_with_the_broken_file(tmp_path, w
     cfg_file = tmp_path / "feedsync.yaml"
     good = f"content_dir: {content}\noutput_dir: {out}\nsite_title: First\n"
     cfg_file.write_text(good)
-    with feedsync_process("run", "--config", str(cfg_file), stdout=log.open("w"),
-                          stderr=subprocess.STDOUT) as proc:
+    with feedsync_process(
+        "run", "--config", str(cfg_file), stdout=log.open("w"), stderr=subprocess.STDOUT
+    ) as proc:
         wait_until(lambda: read_status(out).get("last_run"), 20, "the first run")
         cfg_file.write_text(f"content_dir: {content}\noutput_dir: {out}\nsite_title: [broken\n")
         proc.send_signal(signal.SIGHUP)
-        wait_until(lambda: "reload_rejected" in read_status(out).get("problems", {}), 5,
-                   "the rejected reload to be recorded")
+        wait_until(
+            lambda: "reload_rejected" in read_status(out).get("problems", {}),
+            5,
+            "the rejected reload to be recorded",
+        )
         shown = feedsync_status("--config", str(cfg_file))  # as contrib/feedsync.service does
         assert shown.returncode == status.DEGRADED, shown.stderr
         assert f"feedsync running (pid {proc.pid}" in shown.stdout
@@ -72,10 +91,14 @@ def test_a_rejected_reload_shows_in_status_even_with_the_broken_file(tmp_path, w
         assert "not valid YAML" in shown.stdout
         cfg_file.write_text(good.replace("First", "Second"))
         proc.send_signal(signal.SIGHUP)
-        wait_until(lambda: b"<title>Second</title>" in (out / "all.rss").read_bytes(), 5,
-                   "the good reload")
-        wait_until(lambda: feedsync_status("--config", str(cfg_file)).returncode
-                   == status.RUNNING, 5, "the status to clear")
+        wait_until(
+            lambda: b"<title>Second</title>" in (out / "all.rss").read_bytes(), 5, "the good reload"
+        )
+        wait_until(
+            lambda: feedsync_status("--config", str(cfg_file)).returncode == status.RUNNING,
+            5,
+            "the status to clear",
+        )
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=10) == 0
 
@@ -91,7 +114,12 @@ def test_status_into_a_closed_pipe_ends_quietly(tmp_path):
     read, write = os.pipe()
     os.close(read)
     with open(write, "w") as closed:
-        done = subprocess.run([*feedsync_command(), "status", "--output", str(tmp_path)],
-                              stdout=closed, stderr=subprocess.PIPE, text=True, timeout=30)
+        done = subprocess.run(
+            [*feedsync_command(), "status", "--output", str(tmp_path)],
+            stdout=closed,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=30,
+        )
     assert done.stderr == ""
     assert done.returncode in (-signal.SIGPIPE, 128 + signal.SIGPIPE)

@@ -12,11 +12,12 @@ from collections import Counter
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from conftest import wait_until
 
 from feedsync import config, websub
 from feedsync.cli import main
 from feedsync.daemon import Daemon
+
+from conftest import wait_until
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
 ALL = "https://feeds.example.org/all.atom"
@@ -109,8 +110,10 @@ class Hub:
         elif how == "reset":
             conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         elif how == "503":
-            conn.sendall(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n"
-                         b"Connection: close\r\n\r\n")
+            conn.sendall(
+                b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n"
+                b"Connection: close\r\n\r\n"
+            )
         else:
             self.content_types.append(headers.get("content-type", ""))
             self.received.append(urllib.parse.parse_qs(body.decode()))
@@ -157,8 +160,16 @@ def test_the_daemon_announces_exactly_the_feeds_an_edit_changed(tmp_path, hub, w
     content, out = tmp_path / "in", tmp_path / "out"
     write_article(content, "a.md", title="A", topics=["AI"], provider="Acme")
     write_article(content, "b.md", title="B", topics=["Robotics"], provider="Beta")
-    cfg = config.load(None, {"content_dir": content, "output_dir": out, "debounce_ms": 50,
-                             "base_url": "https://feeds.example.org/", "websub_hub": hub.url})
+    cfg = config.load(
+        None,
+        {
+            "content_dir": content,
+            "output_dir": out,
+            "debounce_ms": 50,
+            "base_url": "https://feeds.example.org/",
+            "websub_hub": hub.url,
+        },
+    )
     daemon = Daemon(cfg)
     thread = threading.Thread(target=daemon.run)
     thread.start()
@@ -167,9 +178,11 @@ def test_the_daemon_announces_exactly_the_feeds_an_edit_changed(tmp_path, hub, w
         wait_until(lambda: len(hub.received) == 15, 5, "the first run's 15 feeds")
         hub.received.clear()
         write_article(content, "a.md", title="A, edited", topics=["AI"], provider="Acme")
-        expected = Counter(f"https://feeds.example.org/{p}.{e}"
-                           for p in ("all", "topics/ai", "providers/acme")
-                           for e in ("rss", "atom", "json"))
+        expected = Counter(
+            f"https://feeds.example.org/{p}.{e}"
+            for p in ("all", "topics/ai", "providers/acme")
+            for e in ("rss", "atom", "json")
+        )
         wait_until(lambda: hub.urls() == expected, 5, "one notice per changed feed")
         assert daemon.publisher.drain(5)
         assert hub.urls() == expected  # nothing more, nothing twice
@@ -202,14 +215,21 @@ def test_an_unreachable_hub_is_given_up_on_and_logged(caplog):
     assert any("giving up" in r.getMessage() for r in caplog.records)
 
 
-def test_generate_announces_what_it_wrote_and_its_exit_code_ignores_the_hub(tmp_path, hub,
-                                                                           write_article,
-                                                                           capsys):
+def test_generate_announces_what_it_wrote_and_its_exit_code_ignores_the_hub(
+    tmp_path, hub, write_article, capsys
+):
     write_article(tmp_path / "in", "a.md", topics=["AI"], provider="Acme")
     cfg_file = tmp_path / "feedsync.yaml"
     cfg_file.write_text(f"websub_hub: {hub.url}\nbase_url: https://feeds.example.org/\n")
-    args = ["generate", "--config", str(cfg_file), "--content", str(tmp_path / "in"),
-            "--output", str(tmp_path / "out")]
+    args = [
+        "generate",
+        "--config",
+        str(cfg_file),
+        "--content",
+        str(tmp_path / "in"),
+        "--output",
+        str(tmp_path / "out"),
+    ]
     assert main(args) == 0
     assert sum(hub.urls().values()) == 9 and max(hub.urls().values()) == 1
     hub.received.clear()
@@ -220,21 +240,24 @@ def test_generate_announces_what_it_wrote_and_its_exit_code_ignores_the_hub(tmp_
     assert main(args) == 0  # hub gone: generation still succeeds
 
 
-def test_garbage_then_a_reset_neither_kill_the_publisher_nor_lose_the_notice(paced_hub,
-                                                                             publisher_for,
-                                                                             caplog):
+def test_garbage_then_a_reset_neither_kill_the_publisher_nor_lose_the_notice(
+    paced_hub, publisher_for, caplog
+):
     caplog.set_level(logging.DEBUG, logger="feedsync.websub")
     ticks = (T0 + timedelta(minutes=n) for n in itertools.count())
     changes: list[websub.HubHealth] = []
-    publisher = publisher_for(paced_hub, first_delay=0.01, clock=lambda: next(ticks),
-                              on_change=lambda: changes.append(publisher.health()))
+    publisher = publisher_for(
+        paced_hub,
+        first_delay=0.01,
+        clock=lambda: next(ticks),
+        on_change=lambda: changes.append(publisher.health()),
+    )
     publisher.notify([ALL])
 
     paced_hub.answer("garbage")
     wait_until(lambda: publisher.health().last_error is not None, 5, "the garbage to count")
     garbage = publisher.health()
-    assert garbage == websub.HubHealth(paced_hub.url, T0, "BadStatusLine('garbage\\r\\n')", 0,
-                                       True)
+    assert garbage == websub.HubHealth(paced_hub.url, T0, "BadStatusLine('garbage\\r\\n')", 0, True)
     assert publisher.alive()
 
     paced_hub.answer("reset")
@@ -260,15 +283,20 @@ def test_garbage_then_a_reset_neither_kill_the_publisher_nor_lose_the_notice(pac
     tracebacks = [r for r in caplog.records if r.exc_info]
     assert len(tracebacks) == 2 and all(r.levelno == logging.DEBUG for r in tracebacks)
     assert [r.getMessage() for r in caplog.records if "again" in r.getMessage()] == [
-        f"WebSub hub {paced_hub.url} accepts notifications again"]
+        f"WebSub hub {paced_hub.url} accepts notifications again"
+    ]
 
 
-def test_a_notice_given_up_while_the_hub_fails_is_counted_and_a_later_one_arrives(paced_hub,
-                                                                                  publisher_for,
-                                                                                  caplog):
+def test_a_notice_given_up_while_the_hub_fails_is_counted_and_a_later_one_arrives(
+    paced_hub, publisher_for, caplog
+):
     changes: list[websub.HubHealth] = []
-    publisher = publisher_for(paced_hub, attempts=2, first_delay=0.01,
-                              on_change=lambda: changes.append(publisher.health()))
+    publisher = publisher_for(
+        paced_hub,
+        attempts=2,
+        first_delay=0.01,
+        on_change=lambda: changes.append(publisher.health()),
+    )
     publisher.notify([ALL])
     paced_hub.answer("reset")
     wait_until(lambda: publisher.health().failing_since is not None, 5, "the hub to fail")
@@ -290,9 +318,9 @@ def test_a_notice_given_up_while_the_hub_fails_is_counted_and_a_later_one_arrive
     assert given_up[-3:] == [1, 2, 0] and set(given_up[:-3]) == {0}
 
 
-def test_an_on_change_that_raises_is_logged_and_the_publisher_carries_on(paced_hub,
-                                                                         publisher_for,
-                                                                         caplog):
+def test_an_on_change_that_raises_is_logged_and_the_publisher_carries_on(
+    paced_hub, publisher_for, caplog
+):
     calls: list[websub.HubHealth] = []
 
     def broken_display() -> None:
@@ -312,9 +340,9 @@ def test_an_on_change_that_raises_is_logged_and_the_publisher_carries_on(paced_h
     assert sum("on_change failed" in r.getMessage() for r in caplog.records) == 2
 
 
-def test_a_fault_in_the_publishers_own_bookkeeping_is_logged_and_the_loop_goes_on(paced_hub,
-                                                                                 publisher_for,
-                                                                                 caplog):
+def test_a_fault_in_the_publishers_own_bookkeeping_is_logged_and_the_loop_goes_on(
+    paced_hub, publisher_for, caplog
+):
     readings: list[datetime] = []
 
     def clock_that_breaks_once() -> datetime:
@@ -333,15 +361,23 @@ def test_a_fault_in_the_publishers_own_bookkeeping_is_logged_and_the_loop_goes_o
     assert publisher.health() == websub.HubHealth(paced_hub.url, None, None, 0, True)
 
 
-def test_a_failing_hub_shows_in_the_daemons_status_until_it_recovers(tmp_path, paced_hub,
-                                                                     write_article):
+def test_a_failing_hub_shows_in_the_daemons_status_until_it_recovers(
+    tmp_path, paced_hub, write_article
+):
     from conftest import read_status
 
     content, out = tmp_path / "in", tmp_path / "out"
     write_article(content, "a.md", title="A", topics=["AI"], provider="Acme")
-    cfg = config.load(None, {"content_dir": content, "output_dir": out, "debounce_ms": 50,
-                             "base_url": "https://feeds.example.org/",
-                             "websub_hub": paced_hub.url})
+    cfg = config.load(
+        None,
+        {
+            "content_dir": content,
+            "output_dir": out,
+            "debounce_ms": 50,
+            "base_url": "https://feeds.example.org/",
+            "websub_hub": paced_hub.url,
+        },
+    )
     daemon = Daemon(cfg)
     thread = threading.Thread(target=daemon.run)
     thread.start()
@@ -352,12 +388,18 @@ def test_a_failing_hub_shows_in_the_daemons_status_until_it_recovers(tmp_path, p
         def problem() -> dict:
             return read_status(out).get("problems", {}).get("websub") or {}
 
-        wait_until(lambda: "BadStatusLine" in problem().get("error", ""), 5,
-                   "the garbage answer to show in the status")
+        wait_until(
+            lambda: "BadStatusLine" in problem().get("error", ""),
+            5,
+            "the garbage answer to show in the status",
+        )
         assert problem()["error"].startswith(paced_hub.url)
         paced_hub.answer("reset")
-        wait_until(lambda: problem() and "BadStatusLine" not in problem()["error"], 5,
-                   "the reset to show in the status")
+        wait_until(
+            lambda: problem() and "BadStatusLine" not in problem()["error"],
+            5,
+            "the reset to show in the status",
+        )
         assert daemon.publisher.alive()
         paced_hub.answer(*["ok"] * 30)
         wait_until(lambda: len(paced_hub.urls()) == 9, 10, "every notice after the recovery")

@@ -12,8 +12,9 @@ SUFFIXES = (".rss", ".atom")
 
 
 def test_files_are_written_readable_by_a_web_server(tmp_path):
-    outcome = sync(tmp_path, {"all.rss": b"<rss/>", "topics/ai.rss": b"<rss/>"}, ["", "topics"],
-                   SUFFIXES)
+    outcome = sync(
+        tmp_path, {"all.rss": b"<rss/>", "topics/ai.rss": b"<rss/>"}, ["", "topics"], SUFFIXES
+    )
     assert outcome.written == ("all.rss", "topics/ai.rss")
     assert (tmp_path / "topics/ai.rss").read_bytes() == b"<rss/>"
     assert stat.S_IMODE((tmp_path / "all.rss").stat().st_mode) == 0o644
@@ -79,8 +80,16 @@ def test_listings_are_written_after_the_feeds_they_link_to(tmp_path, monkeypatch
 
     order = []
     real = writer_module.write_atomic
-    monkeypatch.setattr(writer_module, "write_atomic",
-                        lambda target, data: (order.append(target.name), real(target, data)))
-    sync(tmp_path, {"index.html": b"i", "all.rss": b"a", "topics/z.rss": b"z"}, ["", "topics"],
-         SUFFIXES, last=["index.html"])
+    monkeypatch.setattr(
+        writer_module,
+        "write_atomic",
+        lambda target, data: (order.append(target.name), real(target, data)),
+    )
+    sync(
+        tmp_path,
+        {"index.html": b"i", "all.rss": b"a", "topics/z.rss": b"z"},
+        ["", "topics"],
+        SUFFIXES,
+        last=["index.html"],
+    )
     assert order == ["all.rss", "z.rss", "index.html"]
