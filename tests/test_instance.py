@@ -13,13 +13,14 @@ from feedsync import instance, status
 from conftest import feedsync_command, feedsync_process, read_status, wait_until
 
 
-def _run(tmp_path, content, out, name):
+def _run(tmp_path, content, out, name, *extra):
     return feedsync_process(
         "run",
         "--content",
         str(content),
         "--output",
         str(out),
+        *extra,
         stdout=(tmp_path / name).open("w"),
         stderr=subprocess.STDOUT,
     )
@@ -28,11 +29,21 @@ def _run(tmp_path, content, out, name):
 def test_a_second_daemon_on_the_same_output_exits_2_naming_the_first(tmp_path, write_article):
     content, out = tmp_path / "in", tmp_path / "out"
     write_article(content, "a.md", title="A")
-    with _run(tmp_path, content, out, "first.log") as first:
+    pid_file = tmp_path / "feedsync.pid"
+    with _run(tmp_path, content, out, "first.log", "--pid-file", str(pid_file)) as first:
         wait_until(lambda: read_status(out).get("last_run"), 20, "the first daemon's first run")
         started = time.monotonic()
         second = subprocess.run(
-            [*feedsync_command(), "run", "--content", str(content), "--output", str(out)],
+            [
+                *feedsync_command(),
+                "run",
+                "--content",
+                str(content),
+                "--output",
+                str(out),
+                "--pid-file",
+                str(pid_file),
+            ],
             capture_output=True,
             text=True,
             timeout=30,
@@ -40,6 +51,7 @@ def test_a_second_daemon_on_the_same_output_exits_2_naming_the_first(tmp_path, w
         assert second.returncode == 2
         assert time.monotonic() - started < 5  # at once, not after a wait
         assert f"pid {first.pid}" in second.stderr and f"kill {first.pid}" in second.stderr
+        assert pid_file.read_text() == f"{first.pid}\n"  # the first one's pid file is untouched
         # The second one left the first one's status alone: it still says who runs.
         shown = subprocess.run(
             [*feedsync_command(), "status", "--output", str(out)],

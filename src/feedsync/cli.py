@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import signal
 import sys
 from collections.abc import Callable, Iterable, Sequence
@@ -278,15 +277,10 @@ def _daemon(args: argparse.Namespace, cfg: config.Config) -> int:
         clock=clock,
         serve=_bind(args.serve, cfg),
         config_file=_config_path(args),
+        pid_file=args.pid_file,
     )
     runner.install_signal_handlers()
-    if args.pid_file:
-        args.pid_file.write_text(f"{os.getpid()}\n")
-    try:
-        return runner.run()
-    finally:
-        if args.pid_file:
-            args.pid_file.unlink(missing_ok=True)
+    return runner.run()
 
 
 def _notify_hub(cfg: config.Config, written: Sequence[str]) -> None:

@@ -64,8 +64,10 @@ class Daemon:
         clock: Clock = utc_now,
         serve: tuple[str, int] | None = None,
         config_file: Path | None = None,
+        pid_file: Path | None = None,
     ) -> None:
         self.cfg = cfg
+        self._pid_file = pid_file
         self.board = status.Board(cfg, config_file=config_file)
         self._lock_held: instance.Lock | None = None
         self._generation = 0  # of the watcher: events from an older one no longer count
@@ -465,8 +467,12 @@ class Daemon:
         """Generate everything, then follow the content folder until stopped."""
         self._lock_held = instance.acquire(self.cfg.output_dir)  # Busy: exit 2, touch nothing
         try:
+            if self._pid_file is not None:  # only once the lock is ours: never another's file
+                self._pid_file.write_text(f"{os.getpid()}\n")
             return self._run()
         finally:
+            if self._pid_file is not None:
+                self._pid_file.unlink(missing_ok=True)
             self._lock_held.release()
             self._lock_held = None
 

@@ -183,8 +183,15 @@ def make_app(root: Path) -> web.Application:
 class Server:
     """The HTTP server on its own thread and event loop, so the daemon and CLI stay plain."""
 
-    def __init__(self, root: Path, host: str = "127.0.0.1", port: int = 8080) -> None:
+    def __init__(
+        self,
+        root: Path,
+        host: str = "127.0.0.1",
+        port: int = 8080,
+        idle_seconds: float = IDLE_SECONDS,
+    ) -> None:
         self.root = root
+        self.idle_seconds = idle_seconds
         self.host = host
         self.port = port
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -212,14 +219,14 @@ class Server:
         loop = self._loop = asyncio.new_event_loop()
         asyncio.set_event_loop(loop)
         try:
-            # A connection idle for 15 s (also one that never sends a request) is closed, so
-            # silent clients cannot hold the process's file descriptors for an hour.
+            # A connection idle for idle_seconds (also one that never sends a request) is
+            # closed, so silent clients cannot hold the process's file descriptors for an hour.
             self._runner = web.AppRunner(
                 make_app(self.root),
                 access_log=None,
                 handle_signals=False,
                 shutdown_timeout=2,
-                keepalive_timeout=IDLE_SECONDS,
+                keepalive_timeout=self.idle_seconds,
             )
             loop.run_until_complete(self._runner.setup())
             site = web.TCPSite(self._runner, self.host, self.port, backlog=1024)
