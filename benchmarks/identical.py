@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import synth  # noqa: E402
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=timezone.utc)
-CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
+CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"  # ../shared/corpus
 
 
 def tree(out: Path) -> dict[str, str]:
@@ -75,7 +75,7 @@ def edit(content: Path, seed: int = 7) -> None:
         first.write_text(text.replace("  - Topic", "  - TOPIC", 1), encoding="utf-8")
 
 
-def scenarios(exe: str, workdir: Path, articles: int) -> dict[str, dict[str, str]]:
+def scenarios(exe: str, workdir: Path, articles: int, corpus: Path) -> dict[str, dict[str, str]]:
     shutil.rmtree(workdir, ignore_errors=True)
     content = workdir / "content"
     shutil.copytree(synth.make_folder(workdir / "pristine", articles, now=NOW), content)
@@ -93,8 +93,8 @@ def scenarios(exe: str, workdir: Path, articles: int) -> dict[str, dict[str, str
     )
     generate(exe, content, workdir / "private", "--no-cache", "--config", str(site))
     found["private"] = tree(workdir / "private")
-    if CORPUS.is_dir():
-        generate(exe, CORPUS, workdir / "corpus", "--no-cache")
+    if corpus.is_dir():
+        generate(exe, corpus, workdir / "corpus", "--no-cache")
         found["corpus"] = tree(workdir / "corpus")
     return found
 
@@ -109,12 +109,13 @@ def main() -> None:
     what = parser.add_mutually_exclusive_group(required=True)
     what.add_argument("--record", type=Path, help="write the figures to this JSON file")
     what.add_argument("--against", type=Path, help="compare with a recorded JSON file")
+    parser.add_argument("--corpus", type=Path, default=CORPUS, help="real files (if there)")
     parser.add_argument(
         "--workdir", type=Path, default=Path(tempfile.gettempdir()) / "feedsync-identical"
     )
     args = parser.parse_args()
     exe = str(Path(sys.executable).with_name("feedsync"))
-    found = scenarios(exe, args.workdir, args.articles)
+    found = scenarios(exe, args.workdir, args.articles, args.corpus)
     for name, files in found.items():
         print(f"{name:8} {len(files):6} files  sha256 {digest(files)}")
     if args.record:

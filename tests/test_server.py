@@ -217,15 +217,12 @@ def test_feedsync_serve_runs_until_sigterm(tmp_path, write_article):
         assert proc.wait(timeout=10) == 0
 
 
-def test_connections_that_never_send_a_request_are_closed(tmp_path, write_article, monkeypatch):
+def test_connections_that_never_send_a_request_are_closed(tmp_path, write_article):
     import socket
 
-    import feedsync.server as server_module
-
-    monkeypatch.setattr(server_module, "IDLE_SECONDS", 0.5)
     write_article(tmp_path / "in", "a.md")
     generate_once(tmp_path / "in", tmp_path / "out")
-    server = Server(tmp_path / "out", "127.0.0.1", 0)
+    server = Server(tmp_path / "out", "127.0.0.1", 0, idle_seconds=0.5)
     server.start()
     try:
         silent = [socket.create_connection(("127.0.0.1", server.port)) for _ in range(20)]

@@ -20,7 +20,7 @@ from feedsync.config import Config
 
 log = logging.getLogger(__name__)
 
-SCHEMA = 6
+SCHEMA = 7
 LOCK_WAIT_SECONDS = 5.0  # how long a run waits for another feedsync before going it alone
 
 _TABLES = """
@@ -35,9 +35,8 @@ CREATE TABLE IF NOT EXISTS files (
     domain TEXT,               -- provider domain, for a provider feed's link
     topics BLOB,               -- marshalled topic keys, for a feed's category labels
     article BLOB,              -- the normalised article, marshalled
-    rss BLOB,                  -- its RSS item, Atom entry and JSON item as feeds show them
-    atom BLOB,                 -- (rendered with its own topic spellings)
-    json BLOB,
+    entries BLOB,              -- marshalled {format: its entry as feeds show it} (rendered
+                               -- with its own topic spellings), NULL when not pre-rendered
     problems BLOB,             -- marshalled problems, NULL when none
     error INTEGER NOT NULL DEFAULT 0
 );

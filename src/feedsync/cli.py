@@ -285,11 +285,11 @@ def _daemon(args: argparse.Namespace, cfg: config.Config) -> int:
 
 def _notify_hub(cfg: config.Config, written: Sequence[str]) -> None:
     """One-shot runs tell the hub too, waiting a little; a failure never changes the exit code."""
-    from feedsync import render, websub
+    from feedsync import websub
 
     publisher = websub.Publisher(cfg.websub_hub or "", attempts=3)
     try:
-        publisher.notify(websub.feed_urls(cfg.base_url, written, render.EXTENSIONS.values()))
+        publisher.notify(websub.feed_urls(cfg.base_url, written))
         if not publisher.drain(15):
             log.warning("WebSub hub %s did not take every notification in time", cfg.websub_hub)
     finally:

@@ -33,7 +33,7 @@ from urllib.parse import urlsplit
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from feedsync import generate, instance, render, scan, status, websub, writer
+from feedsync import generate, instance, scan, status, websub, writer
 from feedsync.config import Config
 from feedsync.errors import FeedsyncError, OutputError
 from feedsync.watcher import Identity, Watcher, identity
@@ -368,9 +368,7 @@ class Daemon:
         )
         self._schedule_publish(report.next_due)
         if self.publisher is not None and report.written:
-            self.publisher.notify(
-                websub.feed_urls(self.cfg.base_url, report.written, render.EXTENSIONS.values())
-            )
+            self.publisher.notify(websub.feed_urls(self.cfg.base_url, report.written))
         self.board.ran(
             report, now, elapsed, self.state.index.article_count, self.state.index.errors()
         )

@@ -13,16 +13,13 @@ from email.utils import format_datetime
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-from feedsync.model import INDEX_PAGE, OPML_FILE, FeedKind, Listing
+from feedsync import formats as format_table
+from feedsync.formats.common import Site, feed_title, url_for
+from feedsync.model import OPML_FILE, FeedKind, Listing
 
 if TYPE_CHECKING:
     from lxml import etree
 
-from feedsync.render import MEDIA_TYPES, Site, feed_title, file_name, url_for
-
-INDEX = INDEX_PAGE
-OPML = OPML_FILE
-FORMAT_NAMES = {"rss": "RSS", "atom": "Atom", "json": "JSON Feed"}
 SECTIONS = ((FeedKind.TOPIC, "Topics"), (FeedKind.PROVIDER, "Providers"))
 _STYLE = """
 body{font:16px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}
@@ -59,8 +56,8 @@ def _newest(feed: Listing) -> str:
 
 def _links(feed: Listing, formats: Sequence[str]) -> str:
     return " · ".join(
-        f'<a href="{html.escape(quote(file_name(feed, fmt)))}" type="{MEDIA_TYPES[fmt]}">'
-        f"{FORMAT_NAMES[fmt]}</a>"
+        f'<a href="{html.escape(quote(format_table.file_name(feed.path, fmt)))}"'
+        f' type="{format_table.get(fmt).media_type}">{format_table.get(fmt).label}</a>'
         for fmt in formats
     )
 
@@ -78,13 +75,15 @@ def index_html(feeds: Iterable[Listing], site: Site, formats: Sequence[str]) -> 
         f"<title>{esc(site.title)} — feeds</title>",
     ]
     if everything is not None:
-        head += [
-            f'<link rel="alternate" type="{MEDIA_TYPES[fmt]}" title="{esc(site.title)}'
-            f' ({FORMAT_NAMES[fmt]})" href="{esc(url_for(site, file_name(everything, fmt)))}">'
-            for fmt in formats
-        ]
+        for fmt in formats:
+            spec = format_table.get(fmt)
+            href = url_for(site, format_table.file_name(everything.path, fmt))
+            head.append(
+                f'<link rel="alternate" type="{spec.media_type}" title="{esc(site.title)}'
+                f' ({spec.label})" href="{esc(href)}">'
+            )
     head += [
-        f'<link rel="outline" type="text/x-opml" title="All feeds (OPML)" href="{OPML}">',
+        f'<link rel="outline" type="text/x-opml" title="All feeds (OPML)" href="{OPML_FILE}">',
         f"<style>{_STYLE}</style>",
         "</head>",
         "<body>",
@@ -92,7 +91,7 @@ def index_html(feeds: Iterable[Listing], site: Site, formats: Sequence[str]) -> 
     body = [
         f"<h1>{esc(site.title)}</h1>",
         '<p class="lead">Subscribe to everything, a topic or a provider in your feed reader,'
-        f' or import <a href="{OPML}">all feeds as OPML</a>.</p>',
+        f' or import <a href="{OPML_FILE}">all feeds as OPML</a>.</p>',
     ]
     if everything is not None:
         body += [
@@ -124,11 +123,11 @@ def _row(feed: Listing, name: str, formats: Sequence[str]) -> str:
 
 
 def opml(feeds: Iterable[Listing], site: Site, formats: Sequence[str]) -> bytes:
-    """OPML 2.0 with one outline per feed (its Atom, else RSS, else JSON URL) for bulk import."""
+    """OPML 2.0 with one outline per feed (in the format readers take best) for bulk import."""
     from lxml import etree
 
     everything, groups = _ordered(feeds)
-    fmt = next(f for f in ("atom", "rss", "json") if f in formats)
+    fmt = format_table.outline_format(formats)
     root = etree.Element("opml", version="2.0")
     head = etree.SubElement(root, "head")
     etree.SubElement(head, "title").text = f"{site.title} feeds"
@@ -143,7 +142,7 @@ def opml(feeds: Iterable[Listing], site: Site, formats: Sequence[str]) -> bytes:
             text=text,
             title=text,
             type="rss",
-            xmlUrl=url_for(site, file_name(feed, fmt)),
+            xmlUrl=url_for(site, format_table.file_name(feed.path, fmt)),
             htmlUrl=feed.link or site.home_url,
         )
 

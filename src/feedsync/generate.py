@@ -22,12 +22,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from feedsync import cache, scan, select, writer
+from feedsync import cache, formats, scan, select, writer
 from feedsync.config import Config
 from feedsync.errors import OutputError
 from feedsync.index import ALL, Entry, Index, Ref, entry_of
 from feedsync.model import (
-    EXTENSIONS,
     INDEX_PAGE,
     OPML_FILE,
     Article,
@@ -52,7 +51,6 @@ files_log = logging.getLogger("feedsync.files")
 Progress = Callable[[Sequence[Any]], Iterable[Any]]  # ticks once per file read
 MANAGED_FOLDERS = ("", *select.FOLDERS.values())
 LISTINGS = (INDEX_PAGE, OPML_FILE)  # written after the feeds they link to
-PRERENDERED = ("rss", "atom", "json")  # entry formats kept in the index beside each article
 WRITE_BATCH = 300  # rendered files held before they are written
 POOL_MIN_FILES = 2000  # below this, starting worker processes costs more than it saves
 MAX_WORKERS = 8
@@ -119,9 +117,7 @@ def load_entry(
         if article is not None:
             rendered = {}
             if renderer is not None and article.published:
-                rendered = renderer.entries(
-                    article, [f for f in PRERENDERED if f in cfg.formats], article.topics
-                )
+                rendered = renderer.entries(article, cfg.formats, article.topics)
             entry = entry_of(article, rendered)
     except Exception as exc:  # one bad file never stops the rest
         log.debug("unexpected failure reading %s", path, exc_info=True)
@@ -132,10 +128,8 @@ def load_entry(
 _WORKER: tuple[Config, render.Renderer] | None = None
 
 
-def site_of(cfg: Config) -> render.Site:
-    from feedsync import render
-
-    return render.Site(cfg.base_url, cfg.site_title, cfg.home_url, cfg.websub_hub)
+def site_of(cfg: Config) -> formats.Site:
+    return formats.Site(cfg.base_url, cfg.site_title, cfg.home_url, cfg.websub_hub)
 
 
 def renderer_for(state: State, cfg: Config) -> render.Renderer:
@@ -515,7 +509,7 @@ def _run(
         force = {
             ref
             for ref, path in paths.items()
-            if any(touched(path + EXTENSIONS[f]) for f in cfg.formats)
+            if any(touched(formats.file_name(path, f)) for f in cfg.formats)
         }
         listings_force = any(touched(n) for n in LISTINGS)
         dirty |= force
@@ -553,7 +547,7 @@ def _run(
             for ref in sorted(dirty, key=lambda r: (r[0].value, r[1])):
                 old, new = feeds.get(ref), plans.get(ref)
                 if old is not None and (new is None or old[0] != new.path):
-                    deletes.update(old[0] + EXTENSIONS[f] for f in cfg.formats)
+                    deletes.update(formats.file_name(old[0], f) for f in cfg.formats)
                 if new is None:
                     if old is not None:
                         index.drop_feed(ref)
@@ -565,7 +559,7 @@ def _run(
                 feed = select.materialise(index, new)
                 renderer = renderer_for(state, cfg)
                 for fmt in cfg.formats:
-                    files[feed.path + EXTENSIONS[fmt]] = renderer.render(
+                    files[formats.file_name(feed.path, fmt)] = renderer.render(
                         feed, fmt, stored=index.entry
                     )
                 listing = _encode_listing(Listing.of(feed))
@@ -584,18 +578,18 @@ def _run(
                 site = site_of(cfg)
                 files[INDEX_PAGE] = discovery.index_html(listings, site, cfg.formats)
                 files[OPML_FILE] = discovery.opml(listings, site, cfg.formats)
-            desired = {p + EXTENSIONS[f] for p in paths.values() for f in cfg.formats}
+            desired = {formats.file_name(p, f) for p in paths.values() for f in cfg.formats}
             if fresh:
                 outcome = writer.sync(
                     cfg.output_dir,
                     files,
                     MANAGED_FOLDERS,
-                    EXTENSIONS.values(),
+                    formats.suffixes(),
                     keep=desired,
                     last=LISTINGS,
                 )
             elif full:  # what `sync` would find, from the listing we already have
-                suffixes = tuple(EXTENSIONS.values())
+                suffixes = formats.suffixes()
                 wanted = desired | set(files) | produced
                 temps = {n for n in on_disk if writer.leftover(_base(n), suffixes) == "temp"}
                 ours = {
@@ -654,7 +648,9 @@ def _not_written(
     exc: OutputError, cfg: Config, to_render: list[str], produced: set[str], fresh: bool
 ) -> OutputError:
     """The write failure, with what a reader will and will not find in the output folder."""
-    missing = [p for p in to_render if not all(p + EXTENSIONS[f] in produced for f in cfg.formats)]
+    missing = [
+        p for p in to_render if not all(formats.file_name(p, f) in produced for f in cfg.formats)
+    ]
     shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
     parts = [str(exc)]
     if missing:

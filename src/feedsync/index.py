@@ -108,9 +108,7 @@ class Entry(NamedTuple):
     domain: str | None
     topics: bytes  # marshalled topic keys
     refs: tuple[tuple[str, str], ...]  # (feed, spelling) for every feed it is published in
-    rss: bytes | None = None  # pre-rendered entries, when the reader rendered them
-    atom: bytes | None = None
-    json: bytes | None = None
+    rendered: bytes | None = None  # marshalled {format: entry bytes}, when pre-rendered
 
 
 def entry_of(article: Article, rendered: dict[str, bytes] | None = None) -> Entry:
@@ -140,9 +138,7 @@ def entry_of(article: Article, rendered: dict[str, bytes] | None = None) -> Entr
         domain=article.provider.domain if article.provider else None,
         topics=marshal.dumps(tuple(slug.key(t) for t in article.topics), 4),
         refs=tuple(refs),
-        rss=(rendered or {}).get("rss"),
-        atom=(rendered or {}).get("atom"),
-        json=(rendered or {}).get("json"),
+        rendered=marshal.dumps(rendered, 4) if rendered else None,
     )
 
 
@@ -187,7 +183,7 @@ class Index:
     def __init__(self, db: sqlite3.Connection | None = None) -> None:
         self.db = db if db is not None else cache.memory()
         self.bulk = False  # set by a run that will re-render everything: skip name checks
-        self._articles: OrderedDict[str, tuple[Article, dict[str, bytes | None]]] = OrderedDict()
+        self._articles: OrderedDict[str, tuple[Article, dict[str, bytes]]] = OrderedDict()
         self._names: dict[str, str] = {}  # best spellings, valid until membership changes
         self._version: int | None = None
         self._feeds: dict[Ref, tuple[str, bytes | None, bytes | None]] | None = None
@@ -318,7 +314,7 @@ class Index:
             )
         else:
             db.execute(
-                "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     source,
                     *_stamp_row(stamp),
@@ -327,9 +323,7 @@ class Index:
                     kept.domain,
                     kept.topics,
                     kept.blob,
-                    kept.rss,
-                    kept.atom,
-                    kept.json,
+                    kept.rendered,
                     _problems_blob(problems),
                     error,
                 ),
@@ -420,15 +414,15 @@ class Index:
         )
         return [Stub(s, d, dom, marshal.loads(t)) for s, d, dom, t in rows]
 
-    def _row(self, source: str) -> tuple[Article, dict[str, bytes | None]]:
+    def _row(self, source: str) -> tuple[Article, dict[str, bytes]]:
         hit = self._articles.get(source)
         if hit is not None:
             self._articles.move_to_end(source)
             return hit
-        blob, rss, atom, json = self.db.execute(
-            "SELECT article, rss, atom, json FROM files WHERE source=?", (source,)
+        blob, rendered = self.db.execute(
+            "SELECT article, entries FROM files WHERE source=?", (source,)
         ).fetchone()
-        row = self._articles[source] = (decode(blob), {"rss": rss, "atom": atom, "json": json})
+        row = self._articles[source] = (decode(blob), marshal.loads(rendered) if rendered else {})
         if len(self._articles) > ARTICLE_CACHE:
             self._articles.popitem(last=False)
         return row

@@ -7,7 +7,6 @@ from datetime import datetime
 from enum import Enum
 from pathlib import Path
 
-EXTENSIONS = {"rss": ".rss", "atom": ".atom", "json": ".json"}  # output file suffix by format
 INDEX_PAGE = "index.html"  # the listings, written after the feeds they link to
 OPML_FILE = "feeds.opml"
 

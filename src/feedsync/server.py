@@ -20,14 +20,12 @@ from pathlib import Path
 
 from aiohttp import web
 
+from feedsync import formats
 from feedsync.errors import FeedsyncError
 
 log = logging.getLogger(__name__)
 
-MEDIA_TYPES = {
-    ".rss": "application/rss+xml; charset=utf-8",
-    ".atom": "application/atom+xml; charset=utf-8",
-    ".json": "application/feed+json; charset=utf-8",
+OTHER_MEDIA_TYPES = {  # besides the feed formats, which the format table names
     ".opml": "text/x-opml; charset=utf-8",
     ".html": "text/html; charset=utf-8",
     ".xml": "application/xml; charset=utf-8",
@@ -138,6 +136,14 @@ def _not_modified(request: web.Request, etags: tuple[str, ...], mtime: int) -> b
     return False
 
 
+def media_type(suffix: str) -> str:
+    """What a file with this suffix is served as: a feed format's type, a known other, bytes."""
+    for fmt in formats.FORMATS.values():
+        if fmt.suffix == suffix:
+            return f"{fmt.media_type}; charset=utf-8"
+    return OTHER_MEDIA_TYPES.get(suffix, "application/octet-stream")
+
+
 def make_app(root: Path) -> web.Application:
     files = Files(root)
 
@@ -150,7 +156,7 @@ def make_app(root: Path) -> web.Application:
             return web.Response(
                 status=404, text="404: not found\n", headers={"Cache-Control": "no-cache"}
             )
-        media = MEDIA_TYPES.get(path.suffix.lower(), "application/octet-stream")
+        media = media_type(path.suffix.lower())
         use_gzip = (
             len(entry.data) >= GZIP_MIN_BYTES
             and "charset" in media

@@ -243,7 +243,9 @@ class Publisher:
         self._thread.join(15)
 
 
-def feed_urls(base_url: str, written: Iterable[str], suffixes: Iterable[str]) -> list[str]:
+def feed_urls(base_url: str, written: Iterable[str]) -> list[str]:
     """Absolute URLs of the feed files among `written` (relative output paths)."""
-    kinds = tuple(suffixes)
+    from feedsync import formats
+
+    kinds = formats.suffixes()
     return [base_url + urllib.parse.quote(rel, safe="/") for rel in written if rel.endswith(kinds)]

@@ -1,0 +1,29 @@
+"""Atom (RFC 4287), with Media RSS images."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from feedsync.formats.common import Format
+from feedsync.formats.xml import XmlWriter, generator
+from feedsync.model import Feed
+
+MEDIA_TYPE = "application/atom+xml"
+SUFFIX = ".atom"
+
+
+class AtomWriter(XmlWriter):
+    close = b"</feed>"
+    indent = b"  "
+
+    def head(self, feed: Feed) -> bytes:
+        fg = generator(feed, self.site, MEDIA_TYPE, SUFFIX, rss=False)
+        data: bytes = fg.atom_str(pretty=True, encoding="UTF-8", xml_declaration=True)
+        return data
+
+    def element(self, fe: Any) -> Any:
+        return fe.atom_entry()
+
+
+# OPML outlines point at Atom first: its dates and ids are the best specified.
+FORMAT = Format("atom", "Atom", SUFFIX, MEDIA_TYPE, AtomWriter, outline_rank=1)

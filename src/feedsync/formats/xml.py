@@ -1,0 +1,163 @@
+"""What the RSS and Atom formats share: feedgen builds both, and entries are spliced as bytes.
+
+Everything that feedgen would otherwise stamp with "now" (feed updated/lastBuildDate, entry
+updated) or with its version (generator) is set from the content, so the same input gives the
+same bytes. feedgen formats RSS dates under `setlocale`, which is process-wide: render from one
+thread at a time. feedgen and lxml are imported where used: a run that renders nothing should
+not pay for them.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Sequence
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from feedsync.formats.common import Site, feed_description, feed_id, feed_title, updated, url_for
+from feedsync.model import Article, Feed, FeedKind
+
+if TYPE_CHECKING:
+    from lxml import etree
+
+ATOM_NS = "http://www.w3.org/2005/Atom"
+_XMLNS = re.compile(rb' xmlns(?::[A-Za-z_][\w.-]*)?="[^"]*"')
+
+
+@cache
+def parser() -> etree.XMLParser:
+    from lxml import etree
+
+    return etree.XMLParser(remove_blank_text=True, resolve_entities=False, no_network=True)
+
+
+# The last feedgen entry built: RSS and Atom render the same article one after the other
+# (pre-rendering at read time), and one entry gives both.
+_last: tuple[Article, tuple[str, ...], Any] | None = None
+
+
+def feed_entry(article: Article, labels: tuple[str, ...]) -> Any:
+    """The article as one feedgen entry that can give both its RSS item and its Atom entry.
+
+    The provider is both the Atom author (feedgen leaves an author without email out of RSS)
+    and the RSS `dc:creator` (the Dublin Core extension is registered for RSS only).
+    """
+    global _last
+    if _last is not None and _last[0] is article and _last[1] == labels:
+        return _last[2]
+    from feedgen.entry import FeedEntry
+    from feedgen.ext.dc import DcEntryExtension
+    from feedgen.ext.media import MediaEntryExtension
+
+    fe = FeedEntry()
+    # register_extension with the classes: load_extension("media") retries a failing import
+    # of a module that does not exist on every call, which costs more than the entry itself.
+    fe.register_extension("media", MediaEntryExtension)
+    fe.register_extension("dc", DcEntryExtension, atom=False, rss=True)
+    fe.id(article.id)
+    fe.guid(article.id, permalink=False)
+    fe.title(article.title)
+    fe.link(href=article.link, rel="alternate", type="text/html")
+    if article.summary:
+        # Summaries are plain text; escaping them makes HTML-reading clients show them as typed.
+        fe.summary(html.escape(article.summary, quote=False), type="html")
+    fe.published(article.published_at)
+    fe.updated(article.updated_at)
+    for label in labels:
+        fe.category(term=label)
+    if article.provider is not None:
+        fe.dc.dc_creator(article.provider.name)
+        uri = f"https://{article.provider.domain}/" if article.provider.domain else None
+        fe.author({"name": article.provider.name, **({"uri": uri} if uri else {})})
+    if article.images:
+        lead = article.images[0]
+        size = {k: str(v) for k, v in (("width", lead.width), ("height", lead.height)) if v}
+        fe.media.content({"url": lead.url, "medium": "image", **size}, group=None)
+        fe.media.thumbnail({"url": lead.url, **size}, group=None)
+    _last = (article, labels, fe)
+    return fe
+
+
+def generator(feed: Feed, site: Site, media_type: str, suffix: str, *, rss: bool) -> Any:
+    """The feed without entries as a feedgen FeedGenerator; nothing in it says "now"."""
+    from feedgen.feed import FeedGenerator
+
+    fg = FeedGenerator()
+    fg.load_extension("media")
+    if rss:
+        fg.load_extension("dc")
+    fg.id(feed_id(feed))
+    fg.title(feed_title(feed, site))
+    fg.description(feed_description(feed, site))
+    fg.author({"name": site.title})
+    fg.link(href=url_for(site, feed.path + suffix), rel="self", type=media_type)
+    if site.hub:
+        fg.link(href=site.hub, rel="hub")
+    fg.link(href=feed.link or site.home_url, rel="alternate", type="text/html")
+    fg.generator("feedsync")
+    fg.updated(updated(feed))
+    return fg
+
+
+EMPTY = Feed(FeedKind.ALL, "", "", "all", ())  # a feed with no entries: the head alone
+
+
+class XmlWriter:
+    """Renders a feed as its pretty-printed head with entries spliced in as bytes.
+
+    Subclasses say how feedgen gives the head and an entry element, where entries go (before
+    `close`) and how deep they are indented there (`indent`).
+    """
+
+    close: bytes
+    indent: bytes
+
+    def __init__(self, site: Site) -> None:
+        self.site = site
+        self._nsmap: dict[str, str] | None = None
+
+    def head(self, feed: Feed) -> bytes:
+        """The feed document without entries, pretty-printed."""
+        raise NotImplementedError
+
+    def element(self, fe: Any) -> etree._Element:
+        """The entry element feedgen makes for this format."""
+        raise NotImplementedError
+
+    def split(self, head: bytes) -> tuple[bytes, bytes]:
+        """Where entries go: before the channel's (RSS) or the feed's (Atom) closing tag."""
+        at = head.rfind(self.close)
+        return head[:at], head[at:]
+
+    def entry(self, article: Article, names: tuple[str, ...]) -> bytes:
+        """The entry's bytes as they appear inside a pretty-printed feed, from the entry
+        serialised on its own.
+
+        Alone, an entry is indented from column 0 and declares the namespaces it uses; inside
+        the feed it is indented one level (Atom) or two (RSS) deeper and the feed declares
+        them. Text can hold neither a raw '<' nor (in attributes) a raw newline, so every line
+        that starts with '<' after its indentation is markup, and its start tag ends at the
+        first '>'.
+        """
+        from lxml import etree
+
+        if self._nsmap is None:
+            root = etree.fromstring(self.head(EMPTY), parser())
+            self._nsmap = {k: v for k, v in root.nsmap.items() if k is not None}
+        element = self.element(feed_entry(article, names))
+        etree.cleanup_namespaces(element, top_nsmap=self._nsmap)  # the feed's prefixes
+        raw = etree.tostring(element, pretty_print=True, encoding="UTF-8")
+        out = []
+        for line in raw.split(b"\n"):
+            if line.lstrip(b" ").startswith(b"<"):
+                end = line.find(b">")
+                if b" xmlns" in line[:end]:
+                    line = _XMLNS.sub(b"", line[:end]) + line[end:]
+                line = self.indent + line
+            out.append(line)
+        return b"\n".join(out)
+
+    def document(self, feed: Feed, entries: Sequence[bytes]) -> bytes:
+        before, after = self.split(self.head(feed))
+        return b"".join((before, *entries, after))
