@@ -6,6 +6,7 @@ import functools
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -134,7 +135,6 @@ def wait_until(
     condition: Callable[[], object], timeout: float = 10.0, what: str = "condition"
 ) -> None:
     """Poll until `condition()` is true: tests wait on what they expect, never on a sleep."""
-    import threading
     import time
 
     deadline = time.monotonic() + timeout
@@ -143,6 +143,23 @@ def wait_until(
             return
         threading.Event().wait(0.02)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+class SetClock:
+    """A clock only the test moves, for `Daemon(clock=...)`: what is out of embargo follows it,
+    never the wall time. Read from the daemon's threads, set from the test's."""
+
+    def __init__(self, now: datetime = FIXED_NOW) -> None:
+        self._now = now
+        self._lock = threading.Lock()
+
+    def __call__(self) -> datetime:
+        with self._lock:
+            return self._now
+
+    def set(self, now: datetime) -> None:
+        with self._lock:
+            self._now = now
 
 
 def titles(path: Path) -> list[str]:

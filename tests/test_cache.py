@@ -20,9 +20,10 @@ from pathlib import Path
 import feedparser
 import pytest
 
-from feedsync import cache, config, generate
+from feedsync import config, generate
 from feedsync.cli import main
 from feedsync.normalise import article_id
+from feedsync.store import schema
 
 from conftest import FIXED_NOW, article_text, tree
 
@@ -423,7 +424,7 @@ def test_a_cache_from_elsewhere_is_rebuilt_and_gives_the_same_output(
             db.execute("UPDATE meta SET value='other' WHERE key='config'")
         db.close()
     elif how == "version":
-        monkeypatch.setattr(cache, "__version__", "0.0.0-other")
+        monkeypatch.setattr(schema, "__version__", "0.0.0-other")
     else:  # an old layout: other tables, no meta
         with sqlite3.connect(cache_file) as db:
             for (name,) in db.execute(
@@ -542,7 +543,7 @@ def test_a_cache_locked_by_another_process_means_a_run_without_it(
     site, tmp_path, monkeypatch, caplog
 ):
     content, out, cache_file = site
-    monkeypatch.setattr(cache, "LOCK_WAIT_SECONDS", 0.2)
+    monkeypatch.setattr(schema, "LOCK_WAIT_SECONDS", 0.2)
     put(content / "a.md", "Alpha while locked", topics=["AI"], provider="Acme", day="2024-05-01")
     holder = _hold(cache_file)
     try:
@@ -572,7 +573,7 @@ def test_a_cache_locked_between_opening_and_running_means_a_run_without_it(
     site, tmp_path, monkeypatch, caplog
 ):
     content, out, cache_file = site
-    monkeypatch.setattr(cache, "LOCK_WAIT_SECONDS", 0.2)
+    monkeypatch.setattr(schema, "LOCK_WAIT_SECONDS", 0.2)
     (content / "b.md").unlink()
     c = cfg(content, out, cache_file=cache_file)
     state = generate.State.open(c)
@@ -597,7 +598,7 @@ def test_a_cache_locked_between_opening_and_running_means_a_run_without_it(
 
 def test_a_locked_cache_through_the_command_line_exits_0(site, tmp_path, monkeypatch, capsys):
     content, out, cache_file = site
-    monkeypatch.setattr(cache, "LOCK_WAIT_SECONDS", 0.2)
+    monkeypatch.setattr(schema, "LOCK_WAIT_SECONDS", 0.2)
     holder = _hold(cache_file)
     try:
         code, stdout, err = cli(
@@ -734,6 +735,6 @@ def test_no_cache_creates_no_cache_file(tmp_path, monkeypatch, capsys):
     # Without it, the cache goes where the default says.
     code, _, err = cli(capsys, *base)
     assert code == 0, err
-    default = cache.default_path(cfg(content, out))
+    default = schema.default_path(cfg(content, out))
     assert default.is_relative_to(xdg) and default.is_file()
     assert tree(out) == fresh(content, tmp_path / "fresh")

@@ -13,10 +13,18 @@ import feedparser
 import pytest
 
 from feedsync import config, status
-from feedsync.daemon import Daemon
+from feedsync.daemon import Daemon, utc_now
 from feedsync.errors import FeedsyncError
 
-from conftest import article_text, feedsync_process, read_status, status_path, titles, wait_until
+from conftest import (
+    SetClock,
+    article_text,
+    feedsync_process,
+    read_status,
+    status_path,
+    titles,
+    wait_until,
+)
 
 
 def ids(path: Path) -> list[str]:
@@ -29,7 +37,7 @@ def start(tmp_path):
     before = set(threading.enumerate())
     started: list[tuple[Daemon, threading.Thread]] = []
 
-    def _start(content=None, out=None, reload=None, **settings):
+    def _start(content=None, out=None, reload=None, clock=None, **settings):
         content = content or tmp_path / "in"
         content.mkdir(parents=True, exist_ok=True)
         cfg = config.load(
@@ -41,7 +49,7 @@ def start(tmp_path):
                 **settings,
             },
         )
-        daemon = Daemon(cfg, reload=reload)
+        daemon = Daemon(cfg, reload=reload, clock=clock if clock is not None else utc_now)
         thread = threading.Thread(target=daemon.run, name="feedsync-daemon-test")
         thread.start()
         started.append((daemon, thread))
@@ -134,20 +142,39 @@ def test_a_burst_of_1000_edits_settles_on_the_last_version(tmp_path, start, writ
 def test_a_future_dated_article_appears_on_time_without_a_file_event(
     tmp_path, start, write_article
 ):
+    """The scheduler wakes the loop for the next embargo; the daemon's clock says what is out.
+
+    APScheduler keeps wall time: the daemon hands it the article's own time as the run date.
+    That time is in the real past here, so the wake-up is due at once and no test waits on
+    the wall clock; the injected clock, held an hour before it, keeps the article back until
+    the test moves the clock past it.
+    """
     content, out = tmp_path / "in", tmp_path / "out"
-    due = datetime.now(timezone.utc) + timedelta(seconds=1.5)
-    write_article(
-        content,
-        "later.md",
-        title="Embargoed",
-        day=due.strftime("%Y-%m-%d"),
-        time=due.strftime("%H:%M:%S.%f+00:00"),
-    )
-    write_article(content, "now.md", title="Now")
-    start()
+    due = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
+    clock = SetClock(due - timedelta(hours=1))
+    write_article(content, "later.md", title="Embargoed", day="2024-05-01", time="12:00:00Z")
+    write_article(content, "now.md", title="Now", day="2024-04-01")
+    daemon = start(clock=clock)
     assert titles(out / "all.atom") == ["Now"]
+    shown = read_status(out)
+    assert shown["last_run"]["at"] == "2024-05-01T11:00:00+00:00"  # the daemon ran on our clock
+    assert shown["scheduled"] == 1 and shown["next_due"] == due.isoformat()
+    runs = daemon.runs
+    wait_until(lambda: daemon.runs > runs, 5, "the scheduler to wake the loop for the embargo")
+    assert titles(out / "all.atom") == ["Now"]  # woken, but on the daemon's clock not yet due
+    clock.set(due)
     wait_until(lambda: "Embargoed" in titles(out / "all.atom"), 5, "embargo to end")
-    assert datetime.now(timezone.utc) >= due
+    assert sorted(titles(out / "all.atom")) == ["Embargoed", "Now"]
+    wait_until(
+        lambda: (
+            read_status(out).get("next_due", "") is None
+            and daemon.scheduler is not None
+            and daemon.scheduler.get_job("publish") is None
+        ),
+        5,
+        "no wake-up left once nothing is embargoed",
+    )
+    assert read_status(out)["scheduled"] == 0
 
 
 def test_a_broken_file_keeps_its_last_good_version_and_is_reported_until_fixed(

@@ -213,18 +213,6 @@ def test_the_feed_cap_keeps_the_newest(tmp_path, write_article):
     assert titles(tmp_path / "out/all.rss") == ["T7", "T6", "T5"]
 
 
-def test_hidden_temp_and_unmatched_files_are_not_articles(tmp_path, write_article):
-    content = tmp_path / "in"
-    write_article(content, "real.md", title="Real")
-    for name in (".hidden.md", "real.md~", ".real.md.swp", "#real.md#", "notes.yaml", "x.bak"):
-        write_article(content, name, title=name)
-    write_article(content / ".git", "x.md", title="in .git")
-    write_article(content / "sub" / "deeper", "nested.markdown", title="Nested", day="2024-04-01")
-    report = generate_once(content, tmp_path / "out")
-    assert report.files_read == 2
-    assert titles(tmp_path / "out/all.atom") == ["Real", "Nested"]
-
-
 def test_duplicate_ids_keep_the_first_file_and_report_the_other(tmp_path, write_article):
     write_article(tmp_path / "in", "a.md", title="First", id="same")
     write_article(tmp_path / "in", "b.md", title="Second", id="same")

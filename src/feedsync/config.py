@@ -37,6 +37,7 @@ class Config:
     formats: tuple[str, ...] = tuple(FORMATS)  # every format in the table, in its order
     debounce_ms: int = 150
     reconcile_seconds: int = 300
+    parallel_min_files: int = 2000  # a run reading this many files or more uses worker processes
     watcher: str = "auto"
     poll_seconds: float = 1.0
     status_file: Path | None = None
@@ -165,7 +166,13 @@ def _check(raw: Mapping[str, Any], errors: list[str]) -> dict[str, Any]:
                 values[key] = value
             else:
                 errors.append(f"{key}: expected milliseconds between 0 and 60000, got {value!r}")
-        elif key in ("max_items", "max_file_bytes", "max_field_chars", "reconcile_seconds"):
+        elif key in (
+            "max_items",
+            "max_file_bytes",
+            "max_field_chars",
+            "reconcile_seconds",
+            "parallel_min_files",
+        ):
             if isinstance(value, int) and not isinstance(value, bool) and value > 0:
                 values[key] = value
             else:
@@ -245,9 +252,10 @@ def salvage(path: Path | None, overrides: Mapping[str, object] | None = None) ->
         loaded = None
         for line in text.splitlines():
             if (match := _TOP_LEVEL.match(line)) is not None and match[2]:
-                value = match[2]
-                if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-                    value = value[1:-1]
+                try:  # each value as YAML on its own: `null`, numbers, quotes, [lists]
+                    value: Any = yaml.safe_load(match[2])
+                except yaml.YAMLError:
+                    value = match[2]
                 raw.setdefault(match[1], value)
     if isinstance(loaded, dict):
         raw = dict(loaded)

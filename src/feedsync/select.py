@@ -1,38 +1,55 @@
-"""Index + now -> the feeds to publish: published only, newest first, capped, named, slugged."""
+"""A feed's members + now + cap -> what it shows, in order. Pure: no SQLite, no I/O.
+
+The rules live here: an article is shown once its publication time has come, newest first,
+ties broken by id, at most `max_items`. The store keeps every feed's members in `order_key`
+order and compares ranks with `bound(now)` in its queries (which feeds have something to
+show, counts, the next article due); nothing else decides visibility or order.
+"""
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
+from itertools import islice
+from typing import NamedTuple
 
-from feedsync import slug
-from feedsync.index import ALL, Index, Ref, Stub, entry_of
+from feedsync.membership import ALL, Ref
 from feedsync.model import Article, Feed, FeedKind
 
-FOLDERS = {FeedKind.TOPIC: "topics", FeedKind.PROVIDER: "providers"}
+
+class Member(NamedTuple):
+    """One article as a feed's selection, fingerprint and labels need it, without its text."""
+
+    rank: float  # minus the publication time: ascending rank is newest first
+    id: str
+    source: str
+    digest: bytes  # of the stored article: equal digests render equal entries
+    domain: str | None
+    topics: tuple[str, ...]  # topic keys, for the category labels
 
 
-@dataclass(frozen=True, slots=True)
-class Selection:
-    feeds: tuple[Feed, ...]
-    published: int
-    scheduled: int
-    next_due: datetime | None
-    notes: tuple[str, ...]
+def rank(published_at: datetime) -> float:
+    return -published_at.timestamp()
 
 
-def paths(keys_by_kind: Mapping[FeedKind, Iterable[str]]) -> tuple[dict[Ref, str], list[str]]:
-    """Output path (no suffix) of every feed that exists; notes on names that had to be bent."""
-    result: dict[Ref, str] = {ALL: "all"}
-    notes: list[str] = []
-    for kind, folder in FOLDERS.items():
-        slugs, kind_notes = slug.assign(keys_by_kind.get(kind, ()))
-        result.update(((kind, k), f"{folder}/{s}") for k, s in slugs.items())
-        notes.extend(f"{folder}: {n}" for n in kind_notes)
-    return result, notes
+def bound(now: datetime) -> float:
+    """Members with a rank at or above this are published at `now`."""
+    return -now.timestamp()
+
+
+def order_key(member: Member) -> tuple[float, str]:
+    """Feed order: newest first, then by id, so equal times have a stable order."""
+    return (member.rank, member.id)
+
+
+def shown(members: Iterable[Member], now: datetime, cap: int | None) -> list[Member]:
+    """What the feed shows at `now`, from its members in `order_key` order: those whose time
+    has come, the first `cap` of them (all with None). Reads no further than it needs."""
+    due = bound(now)
+    visible = (m for m in members if m.rank >= due)
+    return list(visible if cap is None else islice(visible, cap))
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +60,7 @@ class Plan:
     key: str
     name: str
     path: str
-    stubs: tuple[Stub, ...]
+    members: tuple[Member, ...]
     link: str | None
     labels: tuple[tuple[str, str], ...]
 
@@ -56,66 +73,40 @@ class Plan:
                 "utf-8", "surrogatepass"
             )
         )
-        for stub in self.stubs:
-            digest.update(stub.digest)
+        for member in self.members:
+            digest.update(member.digest)
         return digest.digest()
 
 
-def plan(index: Index, ref: Ref, path: str, now: datetime, max_items: int) -> Plan:
-    """What one feed shows at `now`, from the index alone."""
-    stubs = tuple(index.visible(ref, now, max_items))
+def plan(
+    ref: Ref, name: str, path: str, members: Sequence[Member], topic_name: Callable[[str], str]
+) -> Plan:
+    """A feed from what it shows: a provider feed links to its provider's site, and every
+    item's categories are named as the topics' own feeds name them (`topic_name(key)`)."""
     link = None
     if ref[0] is FeedKind.PROVIDER:
-        domain = next((s.domain for s in stubs if s.domain), None)
+        domain = next((m.domain for m in members if m.domain), None)
         link = f"https://{domain}/" if domain else None
-    topics = {k for s in stubs for k in s.topics}
-    labels = tuple(sorted((k, index.name((FeedKind.TOPIC, k))) for k in topics))
+    topics = {k for m in members for k in m.topics}
     return Plan(
         kind=ref[0],
         key=ref[1],
-        name=index.name(ref) if ref != ALL else "",
+        name=name if ref != ALL else "",
         path=path,
-        stubs=stubs,
+        members=tuple(members),
         link=link,
-        labels=labels,
+        labels=tuple(sorted((k, topic_name(k)) for k in topics)),
     )
 
 
-def materialise(index: Index, p: Plan) -> Feed:
-    """The feed with its articles' text, for rendering."""
+def materialise(p: Plan, article: Callable[[str], Article]) -> Feed:
+    """The feed with its articles' text (`article(source)`), for rendering."""
     return Feed(
         kind=p.kind,
         key=p.key,
         name=p.name,
         path=p.path,
-        articles=tuple(index.article(s.source) for s in p.stubs),
+        articles=tuple(article(m.source) for m in p.members),
         link=p.link,
         labels=p.labels,
-    )
-
-
-def build(index: Index, ref: Ref, path: str, now: datetime, max_items: int) -> Feed:
-    """One feed's content at `now`, with everything rendering needs and nothing else."""
-    return materialise(index, plan(index, ref, path, now, max_items))
-
-
-def select(articles: Iterable[Article], now: datetime, max_items: int) -> Selection:
-    """Every feed for a list of articles at once (what `check` and small callers need)."""
-    index = Index()
-    index.bulk = True
-    for article in articles:
-        index.set_record(article.source, Path(article.source), None, entry_of(article), ())
-    feed_paths, notes = paths(index.existing(now))
-    feeds = sorted(
-        (build(index, ref, p, now, max_items) for ref, p in feed_paths.items()),
-        key=lambda f: (f.kind is not FeedKind.ALL, f.path),
-    )
-    published, scheduled = index.counts(now)
-    due = index.next_due(now)
-    return Selection(
-        feeds=tuple(feeds),
-        published=published,
-        scheduled=scheduled,
-        next_due=datetime.fromtimestamp(due, now.tzinfo) if due is not None else None,
-        notes=tuple(notes),
     )

@@ -7,186 +7,56 @@ touches only the rows of the feeds it is in, so the cost of an edit does not gro
 folder, and nothing but the rows a feed shows is ever loaded into memory.
 
 The same tables live in memory for one process (`--no-cache`, tests) or in the cache file
-(`cache.py`), so the one-shot command, a restarted command and the daemon share one code path.
-No file I/O here: `generate` feeds it what it read.
+(`schema.py`), so the one-shot command, a restarted command and the daemon share one code path.
+No file I/O here: the pipeline feeds it what it read. The rules are not here either: which
+feeds an article is in and what a feed is called come from `membership`, what a feed shows
+from `select`; this is where their answers are kept and looked up.
 """
 
 from __future__ import annotations
 
-import hashlib
 import marshal
 import sqlite3
 from collections import OrderedDict
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import NamedTuple
 
-from feedsync import cache, slug
-from feedsync.model import Article, FeedKind, Image, Problem, Provider, Severity
+from feedsync import membership, select
+from feedsync.membership import ALL_TEXT, Ref, ref_of, ref_text
+from feedsync.model import Article, FeedKind, Listing, Problem, Severity
 from feedsync.scan import Stamp
+from feedsync.select import Member
+from feedsync.store import schema
+from feedsync.store.rows import (
+    Known,
+    Row,
+    Written,
+    decode_article,
+    decode_listing,
+    decode_problems,
+    encode_problems,
+)
 
-Ref = tuple[FeedKind, str]
-ALL: Ref = (FeedKind.ALL, "")
 ARTICLE_CACHE = 20_000  # decoded articles kept in memory (about 2 kB each)
-
-
-def ref_text(ref: Ref) -> str:
-    return f"{ref[0].value}:{ref[1]}"
-
-
-def ref_of(text: str) -> Ref:
-    kind, _, key = text.partition(":")
-    return (FeedKind(kind), key)
-
-
-ALL_TEXT = ref_text(ALL)
-
-
-# -- articles as bytes -------------------------------------------------------------------------
-
-
-def encode(article: Article) -> bytes:
-    """The article as marshalled builtins: several times faster to load than pickle."""
-    provider = article.provider
-    return marshal.dumps(
-        (
-            article.id,
-            article.source,
-            article.title,
-            article.summary,
-            article.link,
-            article.published_at.isoformat(),
-            article.updated_at.isoformat(),
-            article.published,
-            provider.name if provider else None,
-            provider.domain if provider else None,
-            article.topics,
-            tuple((i.url, i.width, i.height) for i in article.images),
-        ),
-        4,
-    )
-
-
-def decode(blob: bytes) -> Article:
-    (
-        id_,
-        source,
-        title,
-        summary,
-        link,
-        published_at,
-        updated_at,
-        published,
-        provider_name,
-        provider_domain,
-        topics,
-        images,
-    ) = marshal.loads(blob)
-    return Article(
-        id=id_,
-        source=source,
-        title=title,
-        summary=summary,
-        link=link,
-        published_at=datetime.fromisoformat(published_at),
-        updated_at=datetime.fromisoformat(updated_at),
-        published=published,
-        provider=Provider(provider_name, provider_domain) if provider_name is not None else None,
-        topics=topics,
-        images=tuple(Image(*i) for i in images),
-    )
-
-
-class Entry(NamedTuple):
-    """What the index stores for one article; made where the file is read (maybe a worker)."""
-
-    id: str
-    blob: bytes
-    digest: bytes
-    published: bool
-    rank: float  # minus the publication time: newest first
-    domain: str | None
-    topics: bytes  # marshalled topic keys
-    refs: tuple[tuple[str, str], ...]  # (feed, spelling) for every feed it is published in
-    rendered: bytes | None = None  # marshalled {format: entry bytes}, when pre-rendered
-
-
-def entry_of(article: Article, rendered: dict[str, bytes] | None = None) -> Entry:
-    blob = encode(article)
-    refs: list[tuple[str, str]] = []
-    if article.published:
-        refs.append((ALL_TEXT, ""))
-        seen = set()
-        for topic in article.topics:
-            key = slug.key(topic)
-            if key not in seen:
-                seen.add(key)
-                refs.append((ref_text((FeedKind.TOPIC, key)), topic))
-        if article.provider is not None:
-            refs.append(
-                (
-                    ref_text((FeedKind.PROVIDER, slug.key(article.provider.name))),
-                    article.provider.name,
-                )
-            )
-    return Entry(
-        id=article.id,
-        blob=blob,
-        digest=hashlib.blake2b(blob, digest_size=16).digest(),
-        published=article.published,
-        rank=-article.published_at.timestamp(),
-        domain=article.provider.domain if article.provider else None,
-        topics=marshal.dumps(tuple(slug.key(t) for t in article.topics), 4),
-        refs=tuple(refs),
-        rendered=marshal.dumps(rendered, 4) if rendered else None,
-    )
-
-
-class Stub(NamedTuple):
-    """An article as a feed's fingerprint and labels need it, without its text."""
-
-    source: str
-    digest: bytes
-    domain: str | None
-    topics: tuple[str, ...]
-
-
-def _problems_blob(problems: tuple[Problem, ...]) -> bytes | None:
-    if not problems:
-        return None
-    return marshal.dumps(
-        tuple((str(p.path), p.line, p.reason, p.severity.value) for p in problems), 4
-    )
-
-
-def _problems(blob: bytes | None) -> tuple[Problem, ...]:
-    if blob is None:
-        return ()
-    return tuple(
-        Problem(Path(path), line, reason, Severity(sev))
-        for path, line, reason, sev in marshal.loads(blob)
-    )
+LISTING_CACHE = 8192  # decoded listings: most feeds' listings are the same from run to run
 
 
 def _stamp_row(stamp: Stamp | None) -> tuple[int | None, int | None, int | None]:
     return (None, None, None) if stamp is None else (stamp[0], stamp[1], stamp[2])
 
 
-class Known(NamedTuple):
-    stamp: Stamp | None
-    error: bool
-
-
 class Index:
     """Membership of every feed; only `generate` (one thread at a time) changes it."""
 
     def __init__(self, db: sqlite3.Connection | None = None) -> None:
-        self.db = db if db is not None else cache.memory()
+        self.db = db if db is not None else schema.memory()
         self.bulk = False  # set by a run that will re-render everything: skip name checks
         self._articles: OrderedDict[str, tuple[Article, dict[str, bytes]]] = OrderedDict()
+        self._listings: OrderedDict[tuple[Ref, str, bytes], Listing] = OrderedDict()
         self._names: dict[str, str] = {}  # best spellings, valid until membership changes
         self._version: int | None = None
-        self._feeds: dict[Ref, tuple[str, bytes | None, bytes | None]] | None = None
+        self._feeds: dict[Ref, Written] | None = None
         self._published: int | None = None  # rows of the feed of everything
         self.fixed: list[str] = []  # files in error that this run read back without errors
 
@@ -257,7 +127,7 @@ class Index:
             for (blob,) in self.db.execute(
                 "SELECT problems FROM files WHERE problems IS NOT NULL ORDER BY source"
             )
-            for p in _problems(blob)
+            for p in decode_problems(blob)
         ]
 
     @property
@@ -269,7 +139,7 @@ class Index:
         source: str,
         path: Path,
         stamp: Stamp | None,
-        entry: Entry | None,
+        entry: Row | None,
         problems: tuple[Problem, ...],
     ) -> tuple[set[Ref], Problem | None]:
         """Store what was read from `source`; an unreadable file keeps its last good article.
@@ -299,7 +169,7 @@ class Index:
             # Unreadable now: keep the last good article, record the problem.
             db.execute(
                 "UPDATE files SET mtime_ns=?, size=?, inode=?, problems=?, error=? WHERE source=?",
-                (*_stamp_row(stamp), _problems_blob(problems), error, source),
+                (*_stamp_row(stamp), encode_problems(problems), error, source),
             )
             return set(), None
         kept = entry if conflict is None else None
@@ -310,7 +180,7 @@ class Index:
             db.execute(
                 "INSERT OR REPLACE INTO files (source, mtime_ns, size, inode, problems,"
                 " error) VALUES (?, ?, ?, ?, ?, ?)",
-                (source, *_stamp_row(stamp), _problems_blob(problems), error),
+                (source, *_stamp_row(stamp), encode_problems(problems), error),
             )
         else:
             db.execute(
@@ -324,7 +194,7 @@ class Index:
                     kept.topics,
                     kept.blob,
                     kept.rendered,
-                    _problems_blob(problems),
+                    encode_problems(problems),
                     error,
                 ),
             )
@@ -347,7 +217,7 @@ class Index:
 
     # -- membership --------------------------------------------------------------------------
 
-    def _replace(self, source: str, had_article: bool, new: Entry | None) -> set[Ref]:
+    def _replace(self, source: str, had_article: bool, new: Row | None) -> set[Ref]:
         db = self.db
         self._articles.pop(source, None)
         old_rows = (
@@ -392,27 +262,27 @@ class Index:
         return dirty
 
     def _name(self, ref: str) -> str:
-        """The spelling most articles use; ties go to the smallest, so it is stable."""
+        """The feed's name by `membership.name`, from its spellings count."""
         name = self._names.get(ref)
         if name is None:
-            row = self.db.execute(
-                "SELECT spelling FROM spellings WHERE ref=? ORDER BY n DESC, spelling LIMIT 1",
-                (ref,),
-            ).fetchone()
-            name = self._names[ref] = row[0] if row else ""
+            counts = dict(
+                self.db.execute("SELECT spelling, n FROM spellings WHERE ref=? AND n > 0", (ref,))
+            )
+            name = self._names[ref] = membership.name(counts)
         return name
 
     # -- reading it back ---------------------------------------------------------------------
 
-    def visible(self, ref: Ref, now: datetime, limit: int | None = None) -> list[Stub]:
-        """The feed's articles whose time has come, newest first, at most `limit`."""
+    def members(self, ref: Ref) -> Iterator[Member]:
+        """The feed's members in `select.order_key` order (the table's own order), read as
+        they are taken: `select.shown` stops reading at the feed's cap."""
         rows = self.db.execute(
-            "SELECT m.source, f.digest, f.domain, f.topics FROM members m"
-            " JOIN files f ON f.source = m.source WHERE m.ref=? AND m.rank>=?"
-            " ORDER BY m.rank, m.id LIMIT ?",
-            (ref_text(ref), -now.timestamp(), -1 if limit is None else limit),
+            "SELECT m.rank, m.id, m.source, f.digest, f.domain, f.topics FROM members m"
+            " JOIN files f ON f.source = m.source WHERE m.ref=? ORDER BY m.rank, m.id",
+            (ref_text(ref),),
         )
-        return [Stub(s, d, dom, marshal.loads(t)) for s, d, dom, t in rows]
+        for rank, id_, source, digest, domain, topics in rows:
+            yield Member(rank, id_, source, digest, domain, marshal.loads(topics))
 
     def _row(self, source: str) -> tuple[Article, dict[str, bytes]]:
         hit = self._articles.get(source)
@@ -422,7 +292,10 @@ class Index:
         blob, rendered = self.db.execute(
             "SELECT article, entries FROM files WHERE source=?", (source,)
         ).fetchone()
-        row = self._articles[source] = (decode(blob), marshal.loads(rendered) if rendered else {})
+        row = self._articles[source] = (
+            decode_article(blob),
+            marshal.loads(rendered) if rendered else {},
+        )
         if len(self._articles) > ARTICLE_CACHE:
             self._articles.popitem(last=False)
         return row
@@ -440,13 +313,17 @@ class Index:
         return (
             self.db.execute(
                 "SELECT 1 FROM members WHERE ref=? AND rank>=? LIMIT 1",
-                (ref_text(ref), -now.timestamp()),
+                (ref_text(ref), select.bound(now)),
             ).fetchone()
             is not None
         )
 
     def name(self, ref: Ref) -> str:
         return self._name(ref_text(ref))
+
+    def topic_name(self, key: str) -> str:
+        """What the topic's own feed is called: the label items use for it."""
+        return self._name(ref_text((FeedKind.TOPIC, key)))
 
     def refs(self) -> set[Ref]:
         """Every feed with at least one published article (visible or not)."""
@@ -457,7 +334,7 @@ class Index:
         keys: dict[FeedKind, set[str]] = {FeedKind.TOPIC: set(), FeedKind.PROVIDER: set()}
         for (r,) in self.db.execute(
             "SELECT DISTINCT ref FROM members WHERE rank>=? AND ref<>?",
-            (-now.timestamp(), ALL_TEXT),
+            (select.bound(now), ALL_TEXT),
         ):
             kind, key = ref_of(r)
             keys[kind].add(key)
@@ -471,14 +348,14 @@ class Index:
             ).fetchone()
         total = self._published
         (later,) = self.db.execute(
-            "SELECT count(*) FROM members WHERE ref=? AND rank<?", (ALL_TEXT, -now.timestamp())
+            "SELECT count(*) FROM members WHERE ref=? AND rank<?", (ALL_TEXT, select.bound(now))
         ).fetchone()
         return total - later, later
 
     def next_due(self, now: datetime) -> float | None:
         """Timestamp of the next article to come out of embargo, for the scheduler."""
         row = self.db.execute(
-            "SELECT max(rank) FROM members WHERE ref=? AND rank<?", (ALL_TEXT, -now.timestamp())
+            "SELECT max(rank) FROM members WHERE ref=? AND rank<?", (ALL_TEXT, select.bound(now))
         ).fetchone()
         return -row[0] if row[0] is not None else None
 
@@ -496,11 +373,11 @@ class Index:
 
     # -- what was written --------------------------------------------------------------------
 
-    def feeds(self) -> dict[Ref, tuple[str, bytes | None, bytes | None]]:
-        """Every feed as last written: (path, fingerprint, listing). A copy: change it freely."""
+    def feeds(self) -> dict[Ref, Written]:
+        """Every feed as last written. A copy: change it freely."""
         if self._feeds is None:
             self._feeds = {
-                ref_of(r): (p, fp, listing)
+                ref_of(r): Written(p, fp, listing)
                 for r, p, fp, listing in self.db.execute(
                     "SELECT ref, path, fingerprint, listing FROM feeds"
                 )
@@ -515,12 +392,27 @@ class Index:
             (ref_text(ref), path, fingerprint, listing),
         )
         if self._feeds is not None:
-            self._feeds[ref] = (path, fingerprint, listing)
+            self._feeds[ref] = Written(path, fingerprint, listing)
 
     def drop_feed(self, ref: Ref) -> None:
         self.db.execute("DELETE FROM feeds WHERE ref=?", (ref_text(ref),))
         if self._feeds is not None:
             self._feeds.pop(ref, None)
+
+    def listings(self) -> list[Listing]:
+        """Every written feed as index.html and feeds.opml show it, without loading articles."""
+        found = []
+        for ref, (path, _, blob) in self.feeds().items():
+            if blob is None:
+                continue
+            key = (ref, path, blob)
+            listing = self._listings.get(key)
+            if listing is None:
+                listing = self._listings[key] = decode_listing(ref, path, blob)
+                if len(self._listings) > LISTING_CACHE:
+                    self._listings.popitem(last=False)
+            found.append(listing)
+        return found
 
     def outputs(self) -> dict[str, Stamp]:
         return {

@@ -1,4 +1,4 @@
-"""The persistent cache: one SQLite file that remembers the index between runs.
+"""The store's tables, and the cache file that keeps them between runs.
 
 A run after a restart re-reads only the files whose (mtime, size, inode) changed and re-renders
 only the feeds whose input changed. The cache is an optimisation and never an authority: a file
@@ -20,7 +20,7 @@ from feedsync.config import Config
 
 log = logging.getLogger(__name__)
 
-SCHEMA = 7
+SCHEMA = 8
 LOCK_WAIT_SECONDS = 5.0  # how long a run waits for another feedsync before going it alone
 
 _TABLES = """
@@ -34,7 +34,7 @@ CREATE TABLE IF NOT EXISTS files (
     digest BLOB,               -- hash of `article`: what a feed fingerprint is built from
     domain TEXT,               -- provider domain, for a provider feed's link
     topics BLOB,               -- marshalled topic keys, for a feed's category labels
-    article BLOB,              -- the normalised article, marshalled
+    article BLOB,              -- the normalised article (rows.encode_article)
     entries BLOB,              -- marshalled {format: its entry as feeds show it} (rendered
                                -- with its own topic spellings), NULL when not pre-rendered
     problems BLOB,             -- marshalled problems, NULL when none
@@ -47,7 +47,7 @@ CREATE INDEX IF NOT EXISTS files_stamp ON files(source, mtime_ns, size, inode, e
 CREATE INDEX IF NOT EXISTS files_troubled ON files(source) WHERE problems IS NOT NULL;
 CREATE TABLE IF NOT EXISTS members (   -- one row per (feed, published article)
     ref TEXT NOT NULL,         -- 'all:', 'topic:<key>' or 'provider:<key>'
-    rank REAL NOT NULL,        -- minus the publication timestamp: newest first
+    rank REAL NOT NULL,        -- select.rank: minus the publication time, newest first
     id TEXT NOT NULL,
     source TEXT NOT NULL,
     spelling TEXT NOT NULL,    -- how this article writes the topic or provider
@@ -64,7 +64,7 @@ CREATE TABLE IF NOT EXISTS feeds (     -- every feed that exists, as last writte
     ref TEXT PRIMARY KEY,
     path TEXT NOT NULL,
     fingerprint BLOB,          -- NULL: not written yet
-    listing BLOB               -- marshalled (name, link, count, newest) for index.html/OPML
+    listing BLOB               -- rows.encode_listing: what index.html and OPML show of it
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS outputs (   -- what we last wrote, to notice files changed behind us
     name TEXT PRIMARY KEY,

@@ -1,0 +1,86 @@
+"""A run's files on their way to the output folder: what is written, what is removed.
+
+Rendered feeds are written in batches as they come, so output bytes never pile up in memory;
+the listings (index.html, feeds.opml) and removals go last, so a listing never links to a
+feed that is not there yet. What is removed depends on what the run knows:
+- a fresh index (first run, cache lost) knows nothing of the folder: `sync` lists it and
+  removes every file of ours that no feed wants and every temp file a killed run left;
+- a full walk has the listing of the managed folders (`outputs.on_disk`): the same clean-up
+  from it, without listing again;
+- an incremental run removes only the files of feeds that went or moved.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from feedsync import formats, writer
+from feedsync.outputs import LISTINGS, MANAGED_FOLDERS, base
+from feedsync.scan import Stamp
+
+WRITE_BATCH = 300  # rendered files held before they are written
+
+
+class Output:
+    """The files one run writes into `out_dir`."""
+
+    def __init__(self, out_dir: Path) -> None:
+        self.out_dir = out_dir
+        self.files: dict[str, bytes] = {}  # rendered, not written yet
+        self.produced: set[str] = set()  # written (or found the same) in an earlier batch
+        self._batches: list[writer.Outcome] = []
+
+    def add(self, name: str, data: bytes) -> None:
+        self.files[name] = data
+
+    def batch_done(self) -> None:
+        """One feed's files are in: write them all once enough are waiting."""
+        if len(self.files) >= WRITE_BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write what is rendered so far."""
+        self._batches.append(writer.apply(self.out_dir, self.files, ()))
+        self.produced.update(self.files)
+        self.files.clear()
+
+    def has(self, name: str) -> bool:
+        return name in self.files or name in self.produced
+
+    def finish_fresh(self, desired: set[str]) -> writer.Outcome:
+        """Write the rest; remove whatever in the managed folders is ours and not desired."""
+        last = writer.sync(
+            self.out_dir,
+            self.files,
+            MANAGED_FOLDERS,
+            formats.suffixes(),
+            keep=desired,
+            last=LISTINGS,
+        )
+        return self._total(last, last.removed)
+
+    def finish_full(self, desired: set[str], on_disk: Mapping[str, Stamp]) -> writer.Outcome:
+        """As `finish_fresh`, from the listing of the folder the run already has."""
+        suffixes = formats.suffixes()
+        wanted = desired | set(self.files) | self.produced
+        temps = {n for n in on_disk if writer.leftover(base(n), suffixes) == "temp"}
+        ours = {
+            n for n in on_disk if n not in wanted and writer.leftover(base(n), suffixes) == "ours"
+        }
+        last = writer.apply(self.out_dir, self.files, temps | ours, last=LISTINGS)
+        return self._total(last, tuple(n for n in last.removed if n not in temps))
+
+    def finish(self, deletes: set[str]) -> writer.Outcome:
+        """Write the rest and remove `deletes` (files of feeds that went or moved)."""
+        removals = {n for n in deletes if not self.has(n)}
+        last = writer.apply(self.out_dir, self.files, removals, last=LISTINGS)
+        return self._total(last, last.removed)
+
+    def _total(self, last: writer.Outcome, removed: tuple[str, ...]) -> writer.Outcome:
+        batches = (*self._batches, last)
+        return writer.Outcome(
+            tuple(n for b in batches for n in b.written),
+            tuple(n for b in batches for n in b.unchanged),
+            removed,
+        )
