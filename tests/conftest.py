@@ -7,9 +7,10 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable
 
@@ -145,21 +146,16 @@ def wait_until(
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
-class SetClock:
-    """A clock only the test moves, for `Daemon(clock=...)`: what is out of embargo follows it,
-    never the wall time. Read from the daemon's threads, set from the test's."""
+class RunningClock:
+    """A clock for `Daemon(clock=...)` that starts at a chosen time and ticks at the wall
+    clock's pace: embargoes come out when it says, with no test waiting on a real date."""
 
-    def __init__(self, now: datetime = FIXED_NOW) -> None:
-        self._now = now
-        self._lock = threading.Lock()
+    def __init__(self, start: datetime = FIXED_NOW) -> None:
+        self._start = start
+        self._began = time.monotonic()
 
     def __call__(self) -> datetime:
-        with self._lock:
-            return self._now
-
-    def set(self, now: datetime) -> None:
-        with self._lock:
-            self._now = now
+        return self._start + timedelta(seconds=time.monotonic() - self._began)
 
 
 def titles(path: Path) -> list[str]:

@@ -6,7 +6,7 @@ import stat
 import pytest
 
 from feedsync.errors import OutputError
-from feedsync.writer import TEMP_PREFIX, contained, sync
+from feedsync.writer import TEMP_PREFIX, apply, sync
 
 SUFFIXES = (".rss", ".atom")
 
@@ -47,8 +47,10 @@ def test_nothing_is_written_outside_the_output_folder(tmp_path, relative):
 
 
 def test_a_prefix_sibling_folder_is_outside(tmp_path):
+    (tmp_path / "out-evil").mkdir()
     with pytest.raises(OutputError):
-        contained(tmp_path / "out", "../out-evil/x.rss")
+        apply(tmp_path / "out", {"../out-evil/x.rss": b"x"}, ())
+    assert not (tmp_path / "out-evil/x.rss").exists()
 
 
 def test_a_symlinked_subfolder_pointing_outside_is_refused(tmp_path):

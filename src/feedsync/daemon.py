@@ -91,7 +91,6 @@ class Daemon:
         self.state: generate.State | None = None
         self.watcher: Watcher | None = None
         self.scheduler: BackgroundScheduler | None = None
-        self.runs = 0
         self.ready = threading.Event()  # set after the first full generation
 
     # -- inputs (any thread) -----------------------------------------------------------------
@@ -239,11 +238,16 @@ class Daemon:
             if self.scheduler.get_job("publish"):
                 self.scheduler.remove_job("publish")
             return
+        # The scheduler runs on the wall clock, the daemon on its own (`clock=`, `--now`): wake
+        # when the daemon's clock will reach `due`, not when the wall clock does. With the real
+        # clock the two are the same; with another one, a due time in the wall clock's past
+        # would otherwise fire at once, run, and be scheduled again, in a loop.
+        run_date = utc_now() + (due - self._clock())
         self.scheduler.add_job(
             self.publish_due,
             "date",
             id="publish",
-            run_date=due,
+            run_date=run_date,
             replace_existing=True,
             misfire_grace_time=None,
             coalesce=True,
@@ -346,7 +350,6 @@ class Daemon:
             return
         self._retry_at = None
         self._backoff = 1.0
-        self.runs += 1
         for kind in ("output_unwritable", "internal", "content_missing"):
             self.board.clear(kind)
         if changed is None:

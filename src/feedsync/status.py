@@ -106,6 +106,7 @@ class Board:
             "output_dir": str(cfg.output_dir.absolute()),
             "watcher": None,
             "serving": None,
+            "runs": 0,  # completed since the daemon started
             "last_run": {},
             "last_error": None,
             "articles": 0,
@@ -120,6 +121,12 @@ class Board:
         self._saving = threading.Lock()  # a snapshot and its write go together: no stale file
 
     # -- what the daemon reports -------------------------------------------------------------
+
+    @property
+    def runs(self) -> int:
+        """Runs completed since the daemon started (also in the status file)."""
+        with self._lock:
+            return int(self._data["runs"])
 
     def update(self, **fields: Any) -> None:
         with self._lock:
@@ -154,7 +161,10 @@ class Board:
             "unchanged": len(report.unchanged),
             "removed": len(report.removed),
         }
+        with self._lock:
+            runs = self._data["runs"] + 1
         self.update(
+            runs=runs,
             last_run=last,
             last_error=None,
             articles=articles,
@@ -310,7 +320,8 @@ def describe(data: Mapping[str, Any] | None, verdict: Verdict, path: Path, outpu
                 lines.append(f"  pid {verdict.holder} holds {output_dir} now")
         lines.append(f"content {data.get('content_dir')} -> output {data.get('output_dir')}")
         lines.append(
-            f"last run: {last.get('at', 'never')}, {last.get('files_read', 0)} files read,"
+            f"last run: {last.get('at', 'never')} (run {data.get('runs', 0)} since start),"
+            f" {last.get('files_read', 0)} files read,"
             f" {_count(last.get('written'))} written, {_count(last.get('unchanged'))}"
             f" unchanged, {_count(last.get('removed'))} removed"
         )

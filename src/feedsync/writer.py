@@ -26,11 +26,6 @@ class Outcome:
     removed: tuple[str, ...]
 
 
-def contained(out_dir: Path, relative: str) -> Path:
-    """The target path, refusing anything that would land outside `out_dir`."""
-    return _Targets(out_dir).get(relative)
-
-
 class _Targets:
     """Resolves output paths, each folder once: what matters is where the folder really is.
 
