@@ -285,7 +285,7 @@ ROWS = [
 ]
 
 
-def tree(root: Path, skip: Path) -> dict[str, tuple[int, bytes]]:
+def snapshot(root: Path, skip: Path) -> dict[str, tuple[int, bytes]]:
     """Every file under root but `skip`, with its mtime and bytes (symlinks not followed)."""
     found = {}
     for folder, dirs, files in os.walk(root):
@@ -330,11 +330,11 @@ def test_bad_input_keeps_the_run_going_and_gets_its_promised_treatment(tmp_path,
     content.mkdir()
     (content / "control.md").write_text(article_text("Control", day="2020-01-01"))
     row.make(content, tmp_path)
-    before = tree(tmp_path, out)
+    before = snapshot(tmp_path, out)
 
     report = generate_once(content, out)
 
-    assert tree(tmp_path, out) == before, "something outside the output folder changed"
+    assert snapshot(tmp_path, out) == before, "something outside the output folder changed"
     assert check_feeds(out) >= 5
     shown = [e.title for e in feedparser.parse((out / "all.atom").read_bytes()).entries]
     assert shown[-1] == "Control"  # the run went on

@@ -25,7 +25,8 @@ def json_feed(path):
     return doc
 
 
-def titles(path):
+def titles_in(path):
+    """Item titles in any format (JSON Feed checked against the spec; XML via feedparser)."""
     if path.suffix == ".json":
         return [item["title"] for item in json_feed(path)["items"]]
     return [e.title for e in parse(path).entries]
@@ -36,7 +37,7 @@ def test_topic_feed_lists_newest_first(tmp_path, write_article):
     write_article(tmp_path / "in", "b.md", title="New", topics=["AI"], day="2023-06-01")
     generate_once(tmp_path / "in", tmp_path / "out")
     for ext in ("rss", "atom"):
-        assert titles(tmp_path / f"out/topics/ai.{ext}") == ["New", "Old"]
+        assert titles_in(tmp_path / f"out/topics/ai.{ext}") == ["New", "Old"]
 
 
 def test_each_article_is_in_exactly_its_topic_and_provider_feeds(tmp_path, write_article):
@@ -69,7 +70,7 @@ def test_each_article_is_in_exactly_its_topic_and_provider_feeds(tmp_path, write
     }
     for path, want in expected.items():
         for ext in ("rss", "atom", "json"):
-            assert titles(out / f"{path}.{ext}") == want, f"{path}.{ext}"
+            assert titles_in(out / f"{path}.{ext}") == want, f"{path}.{ext}"
     written = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
     assert written == sorted(
         [
@@ -192,16 +193,16 @@ def test_a_topic_that_loses_its_last_article_loses_its_feeds(tmp_path, write_art
 def test_a_future_article_appears_once_its_time_comes(tmp_path, write_article):
     write_article(tmp_path / "in", "a.md", title="Embargoed", day="2026-06-01")
     report = generate_once(tmp_path / "in", tmp_path / "out")
-    assert titles(tmp_path / "out/all.atom") == [] and report.scheduled == 1
+    assert titles_in(tmp_path / "out/all.atom") == [] and report.scheduled == 1
     generate_once(tmp_path / "in", tmp_path / "out", now=FIXED_NOW + timedelta(days=200))
-    assert titles(tmp_path / "out/all.atom") == ["Embargoed"]
+    assert titles_in(tmp_path / "out/all.atom") == ["Embargoed"]
 
 
 def test_one_bad_file_is_reported_and_the_rest_published(tmp_path, write_article, caplog):
     write_article(tmp_path / "in", "good.md", title="Good")
     (tmp_path / "in/bad.md").write_text("---\ntitle: [oops\n---\n")
     report = generate_once(tmp_path / "in", tmp_path / "out")
-    assert titles(tmp_path / "out/all.atom") == ["Good"]
+    assert titles_in(tmp_path / "out/all.atom") == ["Good"]
     assert report.exit_code == 1 and report.files_with_errors == 1
     assert any("bad.md:2" in r.getMessage() for r in caplog.records)
 
@@ -210,14 +211,14 @@ def test_the_feed_cap_keeps_the_newest(tmp_path, write_article):
     for i in range(1, 8):
         write_article(tmp_path / "in", f"{i}.md", title=f"T{i}", day=f"2024-01-0{i}")
     generate_once(tmp_path / "in", tmp_path / "out", max_items=3)
-    assert titles(tmp_path / "out/all.rss") == ["T7", "T6", "T5"]
+    assert titles_in(tmp_path / "out/all.rss") == ["T7", "T6", "T5"]
 
 
 def test_duplicate_ids_keep_the_first_file_and_report_the_other(tmp_path, write_article):
     write_article(tmp_path / "in", "a.md", title="First", id="same")
     write_article(tmp_path / "in", "b.md", title="Second", id="same")
     report = generate_once(tmp_path / "in", tmp_path / "out")
-    assert titles(tmp_path / "out/all.atom") == ["First"]
+    assert titles_in(tmp_path / "out/all.atom") == ["First"]
     assert any("already used by a.md" in p.reason for p in report.problems)
 
 
@@ -227,7 +228,7 @@ def test_symlinks_out_of_the_content_folder_are_refused(tmp_path, write_article)
     (tmp_path / "in/link.md").symlink_to(secret)
     (tmp_path / "in/loop").symlink_to(tmp_path / "in")
     report = generate_once(tmp_path / "in", tmp_path / "out")
-    assert titles(tmp_path / "out/all.atom") == ["A"]
+    assert titles_in(tmp_path / "out/all.atom") == ["A"]
     assert any("outside the content folder" in p.reason for p in report.problems)
 
 

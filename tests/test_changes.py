@@ -1,4 +1,4 @@
-"""Incremental runs (the daemon's path) give exactly what a fresh full run gives."""
+"""changes: incremental runs (the daemon's path) give exactly what a fresh full run gives."""
 
 import random
 import shutil
