@@ -48,6 +48,19 @@ def _private_cache_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[No
             os.environ[name] = old
 
 
+@pytest.fixture(autouse=True)
+def _root_logger_restored() -> Iterator[None]:
+    """`feedsync.cli.main` points the root logger at the stderr it finds, which in a test is
+    pytest's capture of it: put the handlers back, so no later thread logs to a closed stream."""
+    import logging
+
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
 def status_path(out: Path) -> Path:
     """Where a daemon writing `out` (with default settings) keeps its status."""
     return config.load(None, {"output_dir": out}).status_path

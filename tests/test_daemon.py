@@ -251,6 +251,24 @@ def test_a_deleted_content_folder_keeps_the_feeds_is_reported_and_followed_when_
     wait_until(lambda: titles(out / "all.atom") == ["C", "B"], 2, "the new folder to be watched")
 
 
+def test_a_folder_removed_during_the_quiet_wait_keeps_its_feeds(tmp_path, start, write_article):
+    """rmtree deletes the files before the folder: when the folder is gone by the time the
+    debounce is over, those deletions must not empty the feeds that are kept for it."""
+    content, out = tmp_path / "in", tmp_path / "out"
+    write_article(content, "a.md", title="A")
+    daemon = start(debounce_ms=400)
+    (content / "a.md").unlink()
+    wait_until(lambda: content / "a.md" in daemon._pending, 2, "the deletion to be seen")
+    content.rmdir()
+    wait_until(lambda: "content_missing" in read_status(out).get("problems", {}), 2, "the report")
+    assert titles(out / "all.atom") == ["A"]
+    write_article(content, "a.md", title="A")  # the folder is back as it was
+    wait_until(
+        lambda: "content_missing" not in read_status(out).get("problems", {}), 3, "the clearing"
+    )
+    assert titles(out / "all.atom") == ["A"]
+
+
 def test_the_polling_watcher_works_too(tmp_path, start, write_article):
     content, out = tmp_path / "in", tmp_path / "out"
     daemon = start(watcher="polling", poll_seconds=0.1)

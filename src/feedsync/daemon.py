@@ -514,6 +514,9 @@ class Daemon:
                     break
                 if self._retry_at is not None and time.monotonic() < self._retry_at:
                     continue
+                # The folder may have gone during the quiet wait (rmtree removes the files
+                # first): their deletions must not empty the feeds it keeps.
+                self._check_folder()
                 changed, reload = self._take()
                 if reload:
                     self._do_reload()
