@@ -6,6 +6,8 @@ from datetime import timedelta
 import feedparser
 import pytest
 
+from feedsync import config, generate
+
 from conftest import FIXED_NOW, generate_once
 
 
@@ -220,6 +222,27 @@ def test_duplicate_ids_keep_the_first_file_and_report_the_other(tmp_path, write_
     report = generate_once(tmp_path / "in", tmp_path / "out")
     assert titles_in(tmp_path / "out/all.atom") == ["First"]
     assert any("already used by a.md" in p.reason for p in report.problems)
+
+
+def test_duplicate_ids_go_to_the_first_file_by_path_whatever_the_history(tmp_path, write_article):
+    content, out = tmp_path / "in", tmp_path / "out"
+    cfg = config.load(None, {"content_dir": content, "output_dir": out})
+    state = generate.State()  # one index across runs, as the daemon keeps it
+    write_article(content, "b.md", title="Second", id="same")
+    generate.run(cfg, FIXED_NOW, state=state)
+    write_article(content, "a.md", title="First", id="same")
+    report = generate.run(cfg, FIXED_NOW, state=state, changed=[content / "a.md"])
+    assert titles_in(out / "all.atom") == ["First"]
+    assert [(p.path.name, "already used by a.md" in p.reason) for p in report.problems] == [
+        ("b.md", True)
+    ]
+    assert generate.run(cfg, FIXED_NOW, state=state).problems == report.problems
+
+    (content / "a.md").unlink()
+    report = generate.run(cfg, FIXED_NOW, state=state, changed=[content / "a.md"])
+    assert titles_in(out / "all.atom") == ["Second"]
+    assert report.problems == ()
+    assert generate.run(cfg, FIXED_NOW, state=state).problems == ()
 
 
 def test_symlinks_out_of_the_content_folder_are_refused(tmp_path, write_article):

@@ -64,10 +64,10 @@ def art(
 
 def put(index: Index, article: Article, stamp: int = 1) -> set:
     """Store `article` as read from its file, as the pipeline does; the feeds that changed."""
-    dirty, conflict = index.set_record(
+    dirty, conflicts = index.set_record(
         article.source, Path(article.source), (stamp, 100, stamp), row_of(article), ()
     )
-    assert conflict is None
+    assert conflicts == []
     return dirty
 
 
@@ -197,16 +197,51 @@ def test_an_id_already_held_by_another_file_is_a_conflict_and_left_out(index):
     put(index, art("first", id_="urn:same", title="First"))
     second = art("second", id_="urn:same", title="Second")
 
-    dirty, conflict = index.set_record(
+    dirty, (conflict,) = index.set_record(
         "second.md", Path("/content/second.md"), (1, 1, 1), row_of(second), ()
     )
 
     assert dirty == set()
-    assert conflict is not None and conflict.severity is Severity.ERROR
+    assert conflict.severity is Severity.ERROR
     assert conflict.path == Path("/content/second.md") and "first.md" in conflict.reason
     assert [m.source for m in index.members(ALL)] == ["first.md"]
     assert index.errors() == [conflict]
     assert index.known()["second.md"].error
+
+
+def test_a_file_earlier_by_path_takes_the_id_whichever_is_read_first(index):
+    put(index, art("b", id_="urn:same", title="B"))
+    a = art("a", id_="urn:same", title="A")
+
+    dirty, (conflict,) = index.set_record("a.md", Path("/content/a.md"), (1, 1, 1), row_of(a), ())
+
+    assert ALL in dirty
+    assert [m.source for m in index.members(ALL)] == ["a.md"]
+    assert conflict.path == Path("/content/b.md") and "already used by a.md" in conflict.reason
+    assert index.errors() == [conflict]
+    assert index.known()["b.md"].error and not index.known()["a.md"].error
+
+
+def test_when_the_holder_of_an_id_goes_the_files_that_asked_for_it_are_read_again(index):
+    put(index, art("a", id_="urn:same"))
+    for name in ("b", "c"):
+        index.set_record(
+            f"{name}.md", Path(f"{name}.md"), (1, 1, 1), row_of(art(name, id_="urn:same")), ()
+        )
+    assert index.reread == set()
+
+    index.forget("a.md")
+
+    assert index.reread == {"b.md", "c.md"}
+
+
+def test_an_id_given_up_by_an_edit_is_offered_again(index):
+    put(index, art("a", id_="urn:same"))
+    index.set_record("b.md", Path("b.md"), (1, 1, 1), row_of(art("b", id_="urn:same")), ())
+
+    put(index, art("a", id_="urn:other"), stamp=2)
+
+    assert index.reread == {"b.md"}
 
 
 def test_a_file_that_becomes_unreadable_keeps_its_last_good_article_and_is_reported(index):
@@ -214,9 +249,9 @@ def test_a_file_that_becomes_unreadable_keeps_its_last_good_article_and_is_repor
     put(index, good)
     problem = Problem(Path("/content/a.md"), 2, "front matter is not valid YAML")
 
-    dirty, conflict = index.set_record("a.md", Path("/content/a.md"), (9, 9, 9), None, (problem,))
+    dirty, conflicts = index.set_record("a.md", Path("/content/a.md"), (9, 9, 9), None, (problem,))
 
-    assert dirty == set() and conflict is None
+    assert dirty == set() and conflicts == []
     assert ids(index, AI) == ["urn:a"] and index.article("a.md") == good
     assert index.errors() == [problem]
     assert index.known()["a.md"].error and index.known()["a.md"].stamp == (9, 9, 9)

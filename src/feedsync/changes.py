@@ -54,11 +54,24 @@ class Changes:
     def store(self, loaded: Loaded) -> None:
         path, source, stamp, row, found = loaded
         self.read += 1
-        dirty, conflict = self.index.set_record(source, path, stamp, row, found)
+        dirty, conflicts = self.index.set_record(source, path, stamp, row, found)
         self.dirty |= dirty
         self.problems.extend(found)
-        if conflict is not None:
-            self.problems.append(conflict)
+        self.problems.extend(conflicts)
+
+    def settle(self) -> None:
+        """Read again the files that asked for an id that has since changed hands (its holder
+        went, or a file earlier by path took it), so the rule "first by path" holds whichever
+        order the files were read in. What was found of them before is replaced."""
+        for _ in range(8):  # each pass moves an id to a file earlier by path: few are needed
+            again = sorted(self.index.reread)
+            self.index.reread.clear()
+            if not again:
+                return
+            paths = {self.cfg.content_dir / source for source in again}
+            self.problems = [p for p in self.problems if p.path not in paths]
+            for source in again:
+                self.refresh(self.cfg.content_dir / source)
 
     def load(self, path: Path) -> None:
         self.store(loading.load_row(path, self.cfg, renderer=self.renderer()))

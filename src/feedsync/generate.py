@@ -135,6 +135,7 @@ def _run(
     else:
         for path in sorted(set(changed)):
             work.refresh(path)
+    work.settle()
     index.bulk = False
     # A full walk reports every current problem, also those of files it did not need to re-read.
     problems = _merge(work.problems, index.errors()) if full else work.problems

@@ -59,6 +59,7 @@ class Index:
         self._feeds: dict[Ref, Written] | None = None
         self._published: int | None = None  # rows of the feed of everything
         self.fixed: list[str] = []  # files in error that this run read back without errors
+        self.reread: set[str] = set()  # files whose id changed hands: `Changes.settle` reads them
 
     # -- transactions ------------------------------------------------------------------------
 
@@ -78,6 +79,7 @@ class Index:
             self.db.execute("ROLLBACK")
         self._forget_cached()
         self.fixed.clear()
+        self.reread.clear()
 
     def _forget_cached(self) -> None:
         """Drop what is kept in memory from the tables (they changed under us)."""
@@ -141,50 +143,61 @@ class Index:
         stamp: Stamp | None,
         entry: Row | None,
         problems: tuple[Problem, ...],
-    ) -> tuple[set[Ref], Problem | None]:
+    ) -> tuple[set[Ref], list[Problem]]:
         """Store what was read from `source`; an unreadable file keeps its last good article.
 
-        Returns the feeds whose membership changed, and a problem when the article's id is
-        already held by another file (it is then left out).
+        Two files with one id: the one first by path keeps it, whichever the run read first,
+        and the other is left out with a problem. When the keeper goes or gives up the id, the
+        files that asked for it are to be read again (`reread`), so the next one takes over.
+        Returns the feeds whose membership changed, and the id conflicts this found.
         """
         db = self.db
         old = db.execute("SELECT id, digest, error FROM files WHERE source=?", (source,)).fetchone()
-        conflict = None
+        conflicts: list[Problem] = []
+        dirty: set[Ref] = set()
+        lost = False
         if entry is not None:
             owner = db.execute(
                 "SELECT source FROM files WHERE id=? AND source<>? LIMIT 1", (entry.id, source)
             ).fetchone()
-            if owner is not None:
-                conflict = Problem(
-                    path,
-                    None,
-                    f"id {entry.id} is already used by {owner[0]}; skipped"
-                    " (give each article its own 'id')",
+            if owner is not None and owner[0] < source:
+                lost = True
+                conflicts.append(_conflict(path, entry.id, owner[0]))
+                problems = (*problems, *conflicts)
+            elif owner is not None:  # this file is first by path: the id moves to it
+                demoted, problem = self._demote(
+                    owner[0], entry.id, _beside(path, source, owner[0]), source
                 )
-                problems = (*problems, conflict)
+                dirty |= demoted
+                conflicts.append(problem)
         error = any(p.severity is Severity.ERROR for p in problems)
         if old is not None and old[2] and not error:
             self.fixed.append(source)
-        if entry is None and conflict is None and old is not None:
+        if entry is None and old is not None:
             # Unreadable now: keep the last good article, record the problem.
             db.execute(
                 "UPDATE files SET mtime_ns=?, size=?, inode=?, problems=?, error=? WHERE source=?",
                 (*_stamp_row(stamp), encode_problems(problems), error, source),
             )
-            return set(), None
-        kept = entry if conflict is None else None
-        dirty: set[Ref] = set()
+            return set(), conflicts
+        kept = None if lost else entry
         if old is None or old[1] != (kept.digest if kept else None):
-            dirty = self._replace(source, old is not None and old[0] is not None, kept)
+            dirty |= self._replace(source, old is not None and old[0] is not None, kept)
         if kept is None:
             db.execute(
                 "INSERT OR REPLACE INTO files (source, mtime_ns, size, inode, problems,"
-                " error) VALUES (?, ?, ?, ?, ?, ?)",
-                (source, *_stamp_row(stamp), encode_problems(problems), error),
+                " error, claim) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    source,
+                    *_stamp_row(stamp),
+                    encode_problems(problems),
+                    error,
+                    entry.id if entry is not None else None,
+                ),
             )
         else:
             db.execute(
-                "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)",
                 (
                     source,
                     *_stamp_row(stamp),
@@ -198,7 +211,33 @@ class Index:
                     error,
                 ),
             )
-        return dirty, conflict
+        if old is not None and old[0] is not None and old[0] != (kept.id if kept else None):
+            self._release(old[0])
+        return dirty, conflicts
+
+    def _demote(
+        self, owner: str, id: str, owner_path: Path, winner: str
+    ) -> tuple[set[Ref], Problem]:
+        """`owner` held `id`, but `winner`, earlier by path, has it too: leave `owner` out."""
+        db = self.db
+        (blob,) = db.execute("SELECT problems FROM files WHERE source=?", (owner,)).fetchone()
+        problem = _conflict(owner_path, id, winner)
+        dirty = self._replace(owner, True, None)
+        db.execute(
+            "UPDATE files SET id=NULL, digest=NULL, domain=NULL, topics=NULL, article=NULL,"
+            " entries=NULL, problems=?, error=1, claim=? WHERE source=?",
+            (encode_problems((*decode_problems(blob), problem)), id, owner),
+        )
+        self._release(id, keep=owner)  # the others that asked for it name the new holder
+        return dirty, problem
+
+    def _release(self, id: str, keep: str = "") -> None:
+        """`id` changed hands: the files that asked for it are read again."""
+        self.reread.update(
+            source
+            for (source,) in self.db.execute("SELECT source FROM files WHERE claim=?", (id,))
+            if source != keep
+        )
 
     def set_stamp(self, source: str, stamp: Stamp) -> None:
         """The same file under a new inode (its folder was replaced by a copy): note the stamp."""
@@ -213,6 +252,8 @@ class Index:
             return set()
         dirty = self._replace(source, old[0] is not None, None)
         self.db.execute("DELETE FROM files WHERE source=?", (source,))
+        if old[0] is not None:
+            self._release(old[0])
         return dirty
 
     # -- membership --------------------------------------------------------------------------
@@ -430,3 +471,17 @@ class Index:
                 self.db.execute(
                     "INSERT OR REPLACE INTO outputs VALUES (?, ?, ?, ?)", (name, *stamp)
                 )
+
+
+def _conflict(path: Path, id: str, holder: str) -> Problem:
+    return Problem(
+        path, None, f"id {id} is already used by {holder}; skipped (give each article its own 'id')"
+    )
+
+
+def _beside(path: Path, source: str, other: str) -> Path:
+    """The path of `other` (relative to the content folder) given `path` of `source`."""
+    root = path
+    for _ in Path(source).parts:
+        root = root.parent
+    return root / other

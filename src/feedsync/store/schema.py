@@ -20,7 +20,7 @@ from feedsync.config import Config
 
 log = logging.getLogger(__name__)
 
-SCHEMA = 8
+SCHEMA = 9
 LOCK_WAIT_SECONDS = 5.0  # how long a run waits for another feedsync before going it alone
 
 _TABLES = """
@@ -38,9 +38,11 @@ CREATE TABLE IF NOT EXISTS files (
     entries BLOB,              -- marshalled {format: its entry as feeds show it} (rendered
                                -- with its own topic spellings), NULL when not pre-rendered
     problems BLOB,             -- marshalled problems, NULL when none
-    error INTEGER NOT NULL DEFAULT 0
+    error INTEGER NOT NULL DEFAULT 0,
+    claim TEXT                 -- the id a file asked for and lost to a file earlier by path
 );
 CREATE INDEX IF NOT EXISTS files_id ON files(id) WHERE id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS files_claim ON files(claim) WHERE claim IS NOT NULL;
 -- Covering index for the walk's comparison: rows hold kilobytes of article and entries, so
 -- reading stamps from the table itself would read the whole file.
 CREATE INDEX IF NOT EXISTS files_stamp ON files(source, mtime_ns, size, inode, error);
