@@ -374,3 +374,13 @@ def test_a_broken_copy_of_the_sample_config_still_finds_the_default_status(tmp_p
     sample = (ROOT / "config/feedsync.yaml").read_text()
     path = settings_file(tmp_path, sample + "site_title: [broken\n")
     assert config.salvage(path).status_path == Config().status_path
+
+
+def test_the_icon_is_an_absolute_url_and_the_image_type_an_image_media_type(tmp_path):
+    cfg = load_text(tmp_path, "icon: https://www.example.com/icon.png\nimage_type: image/webp\n")
+    assert (cfg.icon, cfg.image_type) == ("https://www.example.com/icon.png", "image/webp")
+    assert config.load(None).image_type == "image/jpeg" and config.load(None).icon is None
+    assert "icon" in refusal(tmp_path, "icon: icon.png\n")
+    assert "image_type: expected an image media type" in refusal(
+        tmp_path, "image_type: video/mp4\n"
+    )

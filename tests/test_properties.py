@@ -532,9 +532,15 @@ FIELDS = {
         YAML_VALUE,
         st.fixed_dictionaries(
             {"name": st.one_of(AUTHOR_TEXT, YAML_VALUE)},
-            optional={"domain": st.one_of(st.text(), YAML_VALUE)},
+            optional={
+                "domain": st.one_of(st.text(), YAML_VALUE),
+                "images": st.one_of(
+                    YAML_VALUE, st.lists(st.fixed_dictionaries({"url": URL_TEXT}), max_size=2)
+                ),
+            },
         ),
     ),
+    "type": st.one_of(st.sampled_from(["article", "video"]), YAML_VALUE),
     "topics": st.one_of(st.lists(AUTHOR_TEXT, max_size=4), YAML_VALUE),
     "images": st.one_of(
         YAML_VALUE,
@@ -592,7 +598,8 @@ def test_normalise_never_raises_and_what_it_accepts_renders_in_every_format(
     assert article.title and article.link.startswith(("http://", "https://"))
     assert article.published_at.tzinfo is not None and article.published_at.year >= 1900
     site = render.Site("http://127.0.0.1:8080/", SITE_TITLE, "http://127.0.0.1:8080/")
-    feed = Feed(FeedKind.ALL, "", "", "all", (article,))
+    kind = FeedKind.PROVIDER if article.provider else FeedKind.ALL  # with its logo, if any
+    feed = Feed(kind, "", "", "all", (article,))
     renderer = render.Renderer(site, cache_size=0)
     for fmt in ("rss", "atom"):
         root = etree.fromstring(renderer.render(feed, fmt), STRICT_XML)
@@ -615,7 +622,7 @@ def reference_entry(writer: XmlWriter, article: Article, names: tuple[str, ...])
     root = etree.fromstring(writer.head(xml.EMPTY), xml.parser())
     parent = root.find("channel") if root.tag == "rss" else root
     assert parent is not None
-    element = writer.element(xml.feed_entry(article, names))
+    element = writer.item(article, names)
     parent.append(element)
     # Entries built alone declare their own namespaces; use the feed's prefixes.
     etree.cleanup_namespaces(root, top_nsmap=root.nsmap)

@@ -47,6 +47,12 @@ class Spec:
         return f"https://news.example.com/{self.name}"
 
     @property
+    def image(self) -> str | None:
+        """The lead image's URL, when the file has one."""
+        images = dict(self.extra).get("images")
+        return images[0]["url"] if images else None
+
+    @property
     def epoch(self) -> int:
         return int(datetime.fromisoformat(self.when).timestamp())
 
@@ -76,6 +82,7 @@ ARTICLES = (
         "2024-05-01T09:15:00+00:00",
         ("Robotics",),
         "Tech Daily",
+        (("images", [{"url": "https://img.example.com/alpha.png", "width": 640, "height": 360}]),),
     ),
     Spec("beta", "Beta models run on laptops", "2024-05-02T14:00:00+02:00", ("AI",), "Tech Daily"),
     Spec(
@@ -84,7 +91,10 @@ ARTICLES = (
         "2024-05-03T08:30:00+00:00",
         ("AI", "Robotics"),
         "Science Wire",
-        (("updatedDateTime", "2024-05-10T00:00:00Z"),),
+        (
+            ("updatedDateTime", "2024-05-10T00:00:00Z"),
+            ("images", [{"url": "https://img.example.com/gamma?w=800"}]),  # no extension, no size
+        ),
     ),
     Spec(
         "delta",
@@ -188,6 +198,10 @@ def test_sfeed_reads_every_rss_and_atom_feed_with_titles_links_and_published_tim
             assert all(r[0] for r in rows), f"{path}: an item without a timestamp"
             assert [int(r[0]) for r in rows] == [s.epoch for s in want], path
             assert [r[6] for r in rows] == [s.provider for s in want], path  # author
+            # The lead image is the enclosure sfeed records (and shows with its plumber).
+            assert [r[7] for r in rows] == [s.image or "" for s in want], path
+            for row, spec in zip(rows, want):
+                assert row[4] == "html" and f"Read on {spec.provider}" in row[3], path
             ids[ext] = [r[5] for r in rows]
         assert ids["rss"] == ids["atom"] and all(ids["rss"]), f"{feed}: ids differ by format"
 
@@ -256,6 +270,22 @@ def test_newsboat_subscribes_over_http_and_picks_up_a_new_article_once(
 
     newsboat_reload(newsboat, tmp_path, urls, cache, config)
     check(ARTICLES)
+    # Each item reads as a small article: its picture, the excerpt and a link to the source.
+    # (newsboat 2.21 keeps only audio and video enclosures, so the image is in the content.)
+    with sqlite3.connect(cache) as db:
+        stored = dict(db.execute("SELECT title, content FROM rss_item WHERE deleted = 0"))
+    db.close()
+    for spec in ARTICLES:
+        body = stored[spec.title]
+        assert "An excerpt." in body and f">Read on {spec.provider}</a>" in body, body
+        assert f'href="{spec.link}"' in body, body
+        if spec.image:
+            assert (
+                f'<img src="{spec.image}"' in body
+                and f'alt="{spec.title.replace("&", "&amp;")}"' in body
+            ), body
+        else:
+            assert "<img" not in body, body
 
     write(write_article, content, LATE)
     generate_once(content, out, base_url=server.url)

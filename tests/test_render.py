@@ -331,3 +331,136 @@ def test_categories_use_the_spelling_that_names_the_topics_own_feed(fmt):
 def test_a_topic_without_a_label_keeps_the_articles_own_spelling():
     feed = everything(art("a", topics=("AI", "Unlisted")), labels=(("ai", "ai"),))
     assert read_back(Renderer(SITE).render(feed, "atom"), "atom")[0][2] == ["ai", "Unlisted"]
+
+
+# --- what readers show of an item --------------------------------------------------------------
+
+RICH = art(
+    "rich",
+    title='Robots <script>alert("x")</script> & co',
+    summary="First line\nsecond line\n\nA <b>new</b> paragraph",
+    images=(Image("https://img.example.com/lead.png", 640, 360),),
+    provider=Provider(
+        "Tech & Daily", "tech.example", Image("https://tech.example/logo.png", 50, 50)
+    ),
+)
+VIDEO = art(
+    "clip",
+    days_ago=1,
+    link="https://youtube.com/watch?v=abc",
+    images=(Image("https://i.ytimg.com/vi/abc/maxresdefault"),),  # no extension: the default
+    provider=Provider("Tech & Daily", "tech.example"),
+    video=True,
+)
+PLAIN = art("plain", days_ago=2, summary="", provider=None)
+
+
+def provider_feed(*articles: Article) -> Feed:
+    return Feed(FeedKind.PROVIDER, "tech-daily", "Tech & Daily", "providers/tech-daily", articles)
+
+
+def bodies() -> dict[str, dict[str, str]]:
+    """Each format's HTML body of each item, by title, as its readers get it."""
+    renderer = Renderer(SITE)
+    feed = provider_feed(RICH, VIDEO, PLAIN)
+    found: dict[str, dict[str, str]] = {}
+    for fmt in ("rss", "atom"):
+        parsed = feedparser.parse(renderer.render(feed, fmt))
+        assert not parsed.bozo, parsed.bozo_exception
+        found[fmt] = {e.title: e.content[0].value for e in parsed.entries}
+        assert {e.content[0].type for e in parsed.entries} == {"text/html"}
+    items = json.loads(renderer.render(feed, "json"))["items"]
+    found["json"] = {i["title"]: i["content_html"] for i in items}
+    return found
+
+
+def test_every_item_carries_an_html_body_built_from_escaped_plain_text():
+    import html5lib
+
+    for fmt, by_title in bodies().items():
+        body = by_title[RICH.title]
+        tree = html5lib.parseFragment(body, namespaceHTMLElements=False)
+        img = tree.find(".//img")
+        assert img is not None and img.get("src") == "https://img.example.com/lead.png", fmt
+        assert (img.get("alt"), img.get("width"), img.get("height")) == (RICH.title, "640", "360")
+        assert tree.find(".//script") is None and tree.find(".//b") is None, f"{fmt}: markup ran"
+        paragraphs = ["".join(p.itertext()) for p in tree.iter("p")]
+        assert paragraphs[1:] == [
+            "First linesecond line",
+            "A <b>new</b> paragraph",
+            "Read on Tech & Daily",
+        ], fmt
+        assert tree.findall(".//br") and len(tree.findall(".//br")) == 1, "the excerpt's line break"
+        link = tree.findall(".//a")[-1]
+        assert link.get("href") == RICH.link
+        video = html5lib.parseFragment(by_title[VIDEO.title], namespaceHTMLElements=False)
+        assert "Watch on Tech & Daily" in "".join(video.itertext()), fmt
+        plain = html5lib.parseFragment(by_title[PLAIN.title], namespaceHTMLElements=False)
+        assert plain.find(".//img") is None
+        assert ["".join(p.itertext()) for p in plain.iter("p")] == ["Read on news.example.com"], fmt
+
+
+def test_the_lead_image_is_an_enclosure_readers_find():
+    renderer = Renderer(SITE)
+    feed = provider_feed(RICH, VIDEO, PLAIN)
+    for fmt, want_length in (("rss", "0"), ("atom", None)):
+        entries = {e.title: e for e in feedparser.parse(renderer.render(feed, fmt)).entries}
+        rich = entries[RICH.title].enclosures
+        assert [(x.href, x.type, x.get("length")) for x in rich] == [
+            ("https://img.example.com/lead.png", "image/png", want_length)
+        ], fmt
+        video = entries[VIDEO.title]
+        assert [x.type for x in video.enclosures] == ["image/jpeg"], "the configured default"
+        assert video.link == VIDEO.link
+        assert entries[PLAIN.title].enclosures == []
+    items = {i["title"]: i for i in json.loads(renderer.render(feed, "json"))["items"]}
+    assert items[RICH.title]["image"] == "https://img.example.com/lead.png"
+    assert "attachments" not in items[RICH.title], "no size is known"
+
+
+def test_a_video_names_its_player_and_never_an_authors_iframe():
+    from lxml import etree
+
+    renderer = Renderer(SITE)
+    for fmt in ("rss", "atom"):
+        root = etree.fromstring(renderer.render(provider_feed(VIDEO, RICH), fmt))
+        players = root.findall(".//{http://search.yahoo.com/mrss/}player")
+        assert [p.get("url") for p in players] == [VIDEO.link], fmt
+        assert b"iframe" not in etree.tostring(root)
+
+
+def test_a_provider_feed_shows_the_logo_most_of_its_items_carry():
+    other = Provider("Tech & Daily", "tech.example", Image("https://tech.example/old.png"))
+    feed = provider_feed(RICH, replace_provider(VIDEO, other), replace_provider(PLAIN, other))
+    renderer = Renderer(SITE)
+    atom = feedparser.parse(renderer.render(feed, "atom")).feed
+    rss = feedparser.parse(renderer.render(feed, "rss")).feed
+    doc = json.loads(renderer.render(feed, "json"))
+    assert (
+        atom.icon
+        == rss.image.href
+        == doc["icon"]
+        == doc["favicon"]
+        == "https://tech.example/old.png"
+    )
+    assert rss.image.title == "Tech & Daily — Example Feeds" and rss.image.link
+    tie = provider_feed(RICH, replace_provider(VIDEO, other))
+    assert (
+        feedparser.parse(renderer.render(tie, "atom")).feed.icon == "https://tech.example/logo.png"
+    )
+
+
+def test_other_feeds_take_the_sites_icon_when_one_is_set():
+    icon = "https://www.example.com/icon.png"
+    with_icon = Renderer(Site(SITE.base_url, SITE.title, SITE.home_url, icon=icon))
+    assert feedparser.parse(with_icon.render(everything(RICH), "atom")).feed.icon == icon
+    assert json.loads(with_icon.render(everything(RICH), "json"))["icon"] == icon
+    bare = Renderer(SITE)
+    assert "icon" not in feedparser.parse(bare.render(everything(RICH), "atom")).feed
+    assert "image" not in feedparser.parse(bare.render(everything(RICH), "rss")).feed
+
+
+def replace_provider(article: Article, provider: Provider) -> Article:
+    import dataclasses
+
+    return dataclasses.replace(article, provider=provider)

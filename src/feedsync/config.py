@@ -42,6 +42,8 @@ class Config:
     poll_seconds: float = 1.0
     status_file: Path | None = None
     websub_hub: str | None = None
+    icon: str | None = None  # URL of the site's icon, for feeds without a provider logo
+    image_type: str = "image/jpeg"  # an enclosure's type when the image URL does not say
     serve: str | None = None
     cache: bool = True
     cache_file: Path | None = None  # None: under $XDG_CACHE_HOME (or ~/.cache)/feedsync/
@@ -118,11 +120,18 @@ def _check(raw: Mapping[str, Any], errors: list[str]) -> dict[str, Any]:
                 values[key] = Path(value)
             else:
                 errors.append(f"{key}: expected a folder path, got {value!r}")
-        elif key in ("base_url", "site_url", "websub_hub"):
+        elif key == "image_type":
+            if isinstance(value, str) and re.fullmatch(r"image/[\w.+-]+", value):
+                values[key] = value
+            else:
+                errors.append(
+                    f"image_type: expected an image media type (image/jpeg), got {value!r}"
+                )
+        elif key in ("base_url", "site_url", "websub_hub", "icon"):
             if key != "base_url" and value is None:
                 values[key] = None
             elif (url := _check_url(key, value, errors)) is not None:
-                values[key] = url if key != "websub_hub" else value
+                values[key] = url if key not in ("websub_hub", "icon") else value
         elif key == "serve":
             if value is None:
                 values[key] = None

@@ -29,7 +29,9 @@ Loaded = tuple[Path, str, "Stamp | None", "Row | None", tuple[Problem, ...]]
 
 
 def site_of(cfg: Config) -> formats.Site:
-    return formats.Site(cfg.base_url, cfg.site_title, cfg.home_url, cfg.websub_hub)
+    return formats.Site(
+        cfg.base_url, cfg.site_title, cfg.home_url, cfg.websub_hub, cfg.icon, cfg.image_type
+    )
 
 
 def load_article(

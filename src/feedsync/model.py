@@ -32,18 +32,19 @@ class Problem:
 
 
 @dataclass(frozen=True, slots=True)
+class Image:
+    url: str
+    width: int | None = None
+    height: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Provider:
     """The publisher of an article; its name is what provider feeds group by."""
 
     name: str
     domain: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Image:
-    url: str
-    width: int | None = None
-    height: int | None = None
+    logo: Image | None = None  # the first of `provider.images`: provider feeds show it
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +62,7 @@ class Article:
     provider: Provider | None = None
     topics: tuple[str, ...] = ()
     images: tuple[Image, ...] = ()
+    video: bool = False  # `type: video`: its link is the video, readers get a player link
 
 
 class FeedKind(str, Enum):

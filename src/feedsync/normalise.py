@@ -200,7 +200,10 @@ def _provider(f: _Field, value: object) -> Provider | None:
         return None
     domain = value.get("domain")
     domain = domain.strip().lower() if isinstance(domain, str) else None
-    return Provider(name, domain if domain and _HOST.match(domain) else None)
+    logos = _images(f, value.get("images"), "provider.images")
+    return Provider(
+        name, domain if domain and _HOST.match(domain) else None, logos[0] if logos else None
+    )
 
 
 def _topics(f: _Field, value: object) -> tuple[str, ...]:
@@ -224,16 +227,18 @@ def _topics(f: _Field, value: object) -> tuple[str, ...]:
     return tuple(names.values())
 
 
-def _images(f: _Field, value: object) -> tuple[Image, ...]:
+def _images(f: _Field, value: object, key: str = "images") -> tuple[Image, ...]:
     if not isinstance(value, list):
         if value is not None:
-            f.warn("images", "'images' should be a list; ignored")
+            f.warn(key.split(".")[0], f"'{key}' should be a list; ignored")
         return ()
     images = []
     for item in value:
         url = to_uri(item.get("url")) if isinstance(item, Mapping) else None
         if url is None:
-            f.warn("images", "an image without a usable http(s) 'url' was ignored")
+            f.warn(
+                key.split(".")[0], f"an image in '{key}' without a usable http(s) 'url' was ignored"
+            )
             continue
         size = [item.get(k) for k in ("width", "height")]
         width, height = (
@@ -309,5 +314,6 @@ def normalise(
         provider=provider,
         topics=topics,
         images=images,
+        video=raw.get("type") == "video",
     )
     return article, f.problems

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import html
+import re
 import uuid
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Protocol
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from feedsync.model import Article, Feed, FeedKind, Listing
 
@@ -23,6 +26,8 @@ class Site:
     title: str
     home_url: str
     hub: str | None = None  # WebSub hub every feed declares, when one is configured
+    icon: str | None = None  # the feeds' icon where no provider logo gives one
+    image_type: str = "image/jpeg"  # an image's type when its URL's extension does not say
 
 
 class Writer(Protocol):
@@ -79,3 +84,63 @@ def feed_description(feed: Feed, site: Site) -> str:
 def updated(feed: Feed) -> datetime:
     """The newest item's time, never the clock."""
     return max((a.updated_at for a in feed.articles), default=EMPTY_FEED_DATE)
+
+
+_IMAGE_TYPES = {
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".png": "image/png",
+    ".gif": "image/gif",
+    ".webp": "image/webp",
+    ".avif": "image/avif",
+    ".svg": "image/svg+xml",
+}
+_PARAGRAPHS = re.compile(r"\n[ \t]*\n\s*")
+
+
+def image_type(url: str, default: str) -> str:
+    """An image's media type from its URL's extension (query left out), else `default`."""
+    path = urlsplit(url).path.lower()
+    dot = path.rfind(".")
+    return _IMAGE_TYPES.get(path[dot:], default) if dot > path.rfind("/") else default
+
+
+def source_name(article: Article) -> str:
+    """Who the article is from, as a reader's "Read on ..." link names it."""
+    if article.provider is not None:
+        return article.provider.name
+    return urlsplit(article.link).hostname or article.link
+
+
+def item_html(article: Article) -> str:
+    """The body readers show for an item: the lead image, the excerpt as paragraphs (its own
+    line breaks kept) and a link to the article. Built from plain data, never from author
+    HTML: everything an author typed is escaped text here. One line, so XML splicing holds."""
+    esc = html.escape
+    parts = []
+    if article.images:
+        lead = article.images[0]
+        size = "".join(
+            f' {k}="{v}"' for k, v in (("width", lead.width), ("height", lead.height)) if v
+        )
+        parts.append(f'<p><img src="{esc(lead.url)}" alt="{esc(article.title)}"{size}></p>')
+    for paragraph in _PARAGRAPHS.split(article.summary.strip()):
+        lines = [esc(line.strip(), quote=False) for line in paragraph.split("\n") if line.strip()]
+        if lines:
+            parts.append(f"<p>{'<br>'.join(lines)}</p>")
+    verb = "Watch" if article.video else "Read"
+    name = esc(source_name(article), quote=False)
+    parts.append(f'<p><a href="{esc(article.link)}">{verb} on {name}</a></p>')
+    return "".join(parts)
+
+
+def feed_icon(feed: Feed, site: Site) -> str | None:
+    """A provider feed's logo: the one most of its items' providers carry (ties: the first URL
+    in order), so the bytes do not flip; other feeds, and providers without one, the site's."""
+    if feed.kind is FeedKind.PROVIDER:
+        logos = Counter(
+            a.provider.logo.url for a in feed.articles if a.provider and a.provider.logo
+        )
+        if logos:
+            return min(logos, key=lambda url: (-logos[url], url))
+    return site.icon

@@ -10,7 +10,9 @@ from feedsync.formats.common import (
     Format,
     Site,
     feed_description,
+    feed_icon,
     feed_title,
+    item_html,
     url_for,
 )
 from feedsync.model import Article, Feed
@@ -35,6 +37,7 @@ class JsonFeedWriter:
             "id": a.id,
             "url": a.link,
             "title": a.title,
+            "content_html": item_html(a),
             "content_text": a.summary or a.title,
         }
         if a.summary:
@@ -64,6 +67,9 @@ class JsonFeedWriter:
             "description": feed_description(feed, site),
             "authors": [{"name": site.title}],
         }
+        icon = feed_icon(feed, site)
+        if icon:
+            document["icon"] = document["favicon"] = icon
         if site.hub:
             document["hubs"] = [{"type": "WebSub", "url": site.hub}]
         head = json.dumps(document, ensure_ascii=False, indent=2)

@@ -10,6 +10,7 @@ from feedsync.model import Feed
 
 MEDIA_TYPE = "application/rss+xml"
 SUFFIX = ".rss"
+CONTENT_ENCODED = "{http://purl.org/rss/1.0/modules/content/}encoded"
 
 
 class RssWriter(XmlWriter):
@@ -33,7 +34,14 @@ class RssWriter(XmlWriter):
         return etree.tostring(root, pretty_print=True, encoding="UTF-8", xml_declaration=True)
 
     def element(self, fe: Any) -> Any:
-        return fe.rss_entry()
+        item = fe.rss_entry()
+        if fe.description() is None:
+            # Without a summary feedgen puts the HTML body into `description`; it belongs in
+            # `content:encoded`, and an item with no excerpt has no description, as before.
+            body = item.find("description")
+            if body is not None:
+                body.tag = CONTENT_ENCODED
+        return item
 
 
 FORMAT = Format("rss", "RSS", SUFFIX, MEDIA_TYPE, RssWriter, outline_rank=2)

@@ -15,13 +15,24 @@ from collections.abc import Sequence
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from feedsync.formats.common import Site, feed_description, feed_id, feed_title, updated, url_for
+from feedsync.formats.common import (
+    Site,
+    feed_description,
+    feed_icon,
+    feed_id,
+    feed_title,
+    image_type,
+    item_html,
+    updated,
+    url_for,
+)
 from feedsync.model import Article, Feed, FeedKind
 
 if TYPE_CHECKING:
     from lxml import etree
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
+MEDIA_NS = "http://search.yahoo.com/mrss/"
 _XMLNS = re.compile(rb' xmlns(?::[A-Za-z_][\w.-]*)?="[^"]*"')
 
 
@@ -34,18 +45,26 @@ def parser() -> etree.XMLParser:
 
 # The last feedgen entry built: RSS and Atom render the same article one after the other
 # (pre-rendering at read time), and one entry gives both.
-_last: tuple[Article, tuple[str, ...], Any] | None = None
+_last: tuple[Article, tuple[str, ...], str, Any] | None = None
 
 
-def feed_entry(article: Article, labels: tuple[str, ...]) -> Any:
+def feed_entry(article: Article, labels: tuple[str, ...], default_type: str) -> Any:
     """The article as one feedgen entry that can give both its RSS item and its Atom entry.
 
     The provider is both the Atom author (feedgen leaves an author without email out of RSS)
-    and the RSS `dc:creator` (the Dublin Core extension is registered for RSS only).
+    and the RSS `dc:creator` (the Dublin Core extension is registered for RSS only). The lead
+    image is an enclosure (RSS `enclosure`, length 0 as it is unknown; Atom `link
+    rel="enclosure"`) besides Media RSS, and the body readers show is HTML (`content:encoded`,
+    Atom `content`); the plain summary stays the description.
     """
     global _last
-    if _last is not None and _last[0] is article and _last[1] == labels:
-        return _last[2]
+    if (
+        _last is not None
+        and _last[0] is article
+        and _last[1] == labels
+        and _last[2] == default_type
+    ):
+        return _last[3]
     from feedgen.entry import FeedEntry
     from feedgen.ext.dc import DcEntryExtension
     from feedgen.ext.media import MediaEntryExtension
@@ -62,6 +81,7 @@ def feed_entry(article: Article, labels: tuple[str, ...]) -> Any:
     if article.summary:
         # Summaries are plain text; escaping them makes HTML-reading clients show them as typed.
         fe.summary(html.escape(article.summary, quote=False), type="html")
+    fe.content(item_html(article), type="html")
     fe.published(article.published_at)
     fe.updated(article.updated_at)
     for label in labels:
@@ -75,7 +95,8 @@ def feed_entry(article: Article, labels: tuple[str, ...]) -> Any:
         size = {k: str(v) for k, v in (("width", lead.width), ("height", lead.height)) if v}
         fe.media.content({"url": lead.url, "medium": "image", **size}, group=None)
         fe.media.thumbnail({"url": lead.url, **size}, group=None)
-    _last = (article, labels, fe)
+        fe.link(href=lead.url, rel="enclosure", type=image_type(lead.url, default_type))
+    _last = (article, labels, default_type, fe)
     return fe
 
 
@@ -95,6 +116,10 @@ def generator(feed: Feed, site: Site, media_type: str, suffix: str, *, rss: bool
     if site.hub:
         fg.link(href=site.hub, rel="hub")
     fg.link(href=feed.link or site.home_url, rel="alternate", type="text/html")
+    icon = feed_icon(feed, site)
+    if icon:
+        fg.icon(icon)  # Atom only
+        fg.logo(icon)  # Atom logo, and RSS image (url, with the channel's title and link)
     fg.generator("feedsync")
     fg.updated(updated(feed))
     return fg
@@ -125,6 +150,19 @@ class XmlWriter:
         """The entry element feedgen makes for this format."""
         raise NotImplementedError
 
+    def item(self, article: Article, names: tuple[str, ...]) -> etree._Element:
+        """The article's entry element in this format, on its own."""
+        from lxml import etree
+
+        element = self.element(feed_entry(article, names, self.site.image_type))
+        self.complete(element, article)
+        if article.video:  # Media RSS: where the video plays (never an author's iframe)
+            etree.SubElement(element, f"{{{MEDIA_NS}}}player", url=article.link)
+        return element
+
+    def complete(self, element: etree._Element, article: Article) -> None:
+        """Put right what feedgen gets wrong in this format's entry element."""
+
     def split(self, head: bytes) -> tuple[bytes, bytes]:
         """Where entries go: before the channel's (RSS) or the feed's (Atom) closing tag."""
         at = head.rfind(self.close)
@@ -145,7 +183,7 @@ class XmlWriter:
         if self._nsmap is None:
             root = etree.fromstring(self.head(EMPTY), parser())
             self._nsmap = {k: v for k, v in root.nsmap.items() if k is not None}
-        element = self.element(feed_entry(article, names))
+        element = self.item(article, names)
         etree.cleanup_namespaces(element, top_nsmap=self._nsmap)  # the feed's prefixes
         raw = etree.tostring(element, pretty_print=True, encoding="UTF-8")
         out = []

@@ -29,12 +29,18 @@ def _when(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text is not None else None
 
 
-def _provider_out(p: Provider | None) -> tuple[str, str | None] | None:
-    return (p.name, p.domain) if p is not None else None
+def _provider_out(p: Provider | None) -> tuple[Any, ...] | None:
+    if p is None:
+        return None
+    logo = (p.logo.url, p.logo.width, p.logo.height) if p.logo is not None else None
+    return (p.name, p.domain, logo)
 
 
-def _provider_in(value: tuple[str, str | None] | None) -> Provider | None:
-    return Provider(*value) if value is not None else None
+def _provider_in(value: tuple[Any, ...] | None) -> Provider | None:
+    if value is None:
+        return None
+    name, domain, logo = value
+    return Provider(name, domain, Image(*logo) if logo is not None else None)
 
 
 def _images_out(images: tuple[Image, ...]) -> tuple[tuple[str, int | None, int | None], ...]:

@@ -20,7 +20,7 @@ from feedsync.config import Config
 
 log = logging.getLogger(__name__)
 
-SCHEMA = 9
+SCHEMA = 10
 LOCK_WAIT_SECONDS = 5.0  # how long a run waits for another feedsync before going it alone
 
 _TABLES = """
@@ -101,6 +101,8 @@ def fingerprint(cfg: Config) -> str:
         cfg.max_field_chars,
         cfg.formats,
         cfg.websub_hub,
+        cfg.icon,
+        cfg.image_type,
     )
     return hashlib.sha256(repr(relevant).encode("utf-8", "surrogateescape")).hexdigest()
 
