@@ -227,7 +227,10 @@ def test_every_topic_and_provider_feed_is_a_row_of_the_page(site, index_dom, hea
             assert content_type.split(";")[0] == media_type, url
         json_feed = json.loads((out / f"{feed_path}.json").read_text(encoding="utf-8"))
         assert json_feed["title"] == f"{name} — {SITE_TITLE}"
-        assert int(items) == len(json_feed["items"])
+        shown = len(json_feed["items"])
+        assert items in (f"{shown} article{'' if shown == 1 else 's'}",) or items.endswith(
+            f" · newest {shown} in the feed"
+        ), items
     assert seen == expected, f"{heading} rows differ from the files in out/{folder}"
 
 
@@ -296,3 +299,54 @@ def test_the_index_page_renders_as_a_picture_with_content(site, tmp_path):
     drawn = sum(p != background for p in pixels)
     assert drawn > 0.01 * width * height, f"only {drawn} pixels differ from the background"
     assert len(set(pixels)) > 50, "too few colours for text, table shading and links"
+
+
+# JavaScript run in the page itself: how wide the document is against the window, and every
+# word (a run of non-space characters in a text node) whose boxes sit on more than one line.
+PROBE = """<script>
+(() => {
+  const split = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let node; (node = walker.nextNode()); ) {
+    for (const m of node.data.matchAll(/\\S+/g)) {
+      const range = document.createRange();
+      range.setStart(node, m.index);
+      range.setEnd(node, m.index + m[0].length);
+      const lines = new Set([...range.getClientRects()].filter(r => r.width > 0)
+        .map(r => Math.round(r.top)));
+      if (lines.size > 1) split.push(m[0]);
+    }
+  }
+  parent.document.documentElement.dataset.probe = JSON.stringify({
+    scrollWidth: document.documentElement.scrollWidth, innerWidth, split});
+})();
+</script>"""
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_the_index_page_fits_the_screen_without_breaking_a_word(site, tmp_path, width):
+    """Chromium lays the page out at a phone's and a desktop's width and a script in the page
+    measures it. Headless chromium's window is at least 500 px wide, so the page is shown in
+    a frame of exactly `width` px (the frame's viewport is what its media queries see).
+    Screenshots of both go to test-artifacts/index-WIDTH.png (`pytest -s` prints the paths)."""
+    out, base = site
+    page = (out / "index.html").read_text(encoding="utf-8")
+    (out / f"probe-{width}.html").write_text(page.replace("</body>", PROBE + "</body>"))
+    (out / f"frame-{width}.html").write_text(
+        '<!DOCTYPE html><html><body style="margin:0">'
+        f'<iframe src="probe-{width}.html" width="{width}" height="1200"'
+        ' style="border:0;display:block"></iframe></body></html>'
+    )
+    window = f"--window-size={max(width, 500)},1200"
+    dom = run_chromium(tmp_path / "probe", window, "--dump-dom", f"{base}frame-{width}.html")
+    probe = json.loads(lxml.html.document_fromstring(dom.stdout).get("data-probe"))
+    assert probe["innerWidth"] == width
+    assert probe["scrollWidth"] <= probe["innerWidth"], f"the page overflows at {width}px"
+    assert probe["split"] == [], f"words broken over two lines at {width}px: {probe['split']}"
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    shot = (ARTIFACTS / f"index-{width}.png").resolve()
+    shot.unlink(missing_ok=True)
+    run_chromium(tmp_path / "shot", f"--screenshot={shot}", window, f"{base}frame-{width}.html")
+    print(f"screenshot at {width}px: {shot}")
+    assert png_pixels(shot.read_bytes())[:2] == (max(width, 500), 1200)

@@ -25,15 +25,18 @@ _STYLE = """
 body{font:16px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}
 h1{margin-bottom:.2rem}p.lead{color:#555;margin-top:0}
 table{border-collapse:collapse;width:100%;margin-bottom:2rem;table-layout:fixed}
-th,td{text-align:left;padding:.35rem .6rem;border-bottom:1px solid #ddd;overflow-wrap:anywhere}
-th{background:#f4f4f4}.n{text-align:right}a{color:#0645ad}
-col.name{width:38%}col.items{width:9%}col.newest{width:23%}
+th,td{text-align:left;padding:.35rem .6rem;border-bottom:1px solid #ddd;overflow-wrap:break-word}
+th{background:#f4f4f4}a{color:#0645ad}.c{color:#555}
+col.name{width:32%}col.items{width:24%}col.newest{width:20%}
+@media (max-width:40rem){body{margin:1rem auto}table,tbody,tr,td{display:block;width:auto}
+colgroup,tr.head{display:none}tr{border-bottom:1px solid #ddd;padding:.5rem 0}
+td{border:0;padding:.1rem 0}td.name{font-weight:600}}
 """.strip()
 
 
 _COLUMNS = (
     '<colgroup><col class="name"><col class="items"><col class="newest"><col></colgroup>'
-    '<tr><th>Feed</th><th class="n">Items</th><th>Newest item</th><th>Formats</th></tr>'
+    '<tr class="head"><th>Feed</th><th>Articles</th><th>Newest item</th><th>Formats</th></tr>'
 )
 
 
@@ -48,6 +51,13 @@ def _ordered(feeds: Iterable[Listing]) -> tuple[Listing | None, dict[FeedKind, l
     for members in groups.values():
         members.sort(key=lambda f: (f.name.casefold(), f.path))
     return everything, groups
+
+
+def articles(feed: Listing) -> str:
+    """How many published articles the feed covers, and that it holds the newest of them."""
+    total = max(feed.total, feed.count)
+    text = f"{total} article{'' if total == 1 else 's'}"
+    return text if total == feed.count else f"{text} · newest {feed.count} in the feed"
 
 
 def _newest(feed: Listing) -> str:
@@ -117,7 +127,7 @@ def index_html(feeds: Iterable[Listing], site: Site, formats: Sequence[str]) -> 
 @functools.lru_cache(maxsize=8192)  # an edit changes a few rows of a page of thousands
 def _row(feed: Listing, name: str, formats: Sequence[str]) -> str:
     return (
-        f'<tr><td>{html.escape(name)}</td><td class="n">{feed.count}</td>'
+        f'<tr><td class="name">{html.escape(name)}</td><td class="c">{articles(feed)}</td>'
         f"<td>{_newest(feed)}</td><td>{_links(feed, formats)}</td></tr>"
     )
 

@@ -174,6 +174,7 @@ def _run(
             paths[ref],
             select.shown(index.members(ref), now, cfg.max_items),
             index.topic_name,
+            index.published_count(ref, now),
         )
         for ref in dirty
         if ref in paths
@@ -269,7 +270,7 @@ def _render(
         renderer = state.renderer_for(cfg)
         for fmt in cfg.formats:
             output.add(formats.file_name(feed.path, fmt), renderer.render(feed, fmt, index.entry))
-        listing = encode_listing(Listing.of(feed))
+        listing = encode_listing(Listing.of(feed, new.total))
         listing_changed = listing_changed or old is None or old.listing != listing
         index.set_feed(ref, new.path, new.fingerprint, listing)
         output.batch_done()

@@ -99,9 +99,10 @@ class Listing:
     count: int
     newest: datetime | None  # the newest item's publication time
     updated: datetime | None  # the latest item update
+    total: int = 0  # published articles the feed covers; it holds the newest `count`
 
     @classmethod
-    def of(cls, feed: Feed) -> Listing:
+    def of(cls, feed: Feed, total: int | None = None) -> Listing:
         articles = feed.articles
         return cls(
             feed.kind,
@@ -112,6 +113,7 @@ class Listing:
             len(articles),
             articles[0].published_at if articles else None,
             max(a.updated_at for a in articles) if articles else None,
+            len(articles) if total is None else total,
         )
 
 

@@ -63,15 +63,24 @@ class Plan:
     members: tuple[Member, ...]
     link: str | None
     labels: tuple[tuple[str, str], ...]
+    total: int = 0  # published members at `now`, shown or not: what the listings tell
 
     @property
     def fingerprint(self) -> bytes:
         """Equal fingerprints render equal bytes (for the same site and formats)."""
         digest = hashlib.blake2b(digest_size=16)
         digest.update(
-            repr((self.kind.value, self.key, self.name, self.path, self.link, self.labels)).encode(
-                "utf-8", "surrogatepass"
-            )
+            repr(
+                (
+                    self.kind.value,
+                    self.key,
+                    self.name,
+                    self.path,
+                    self.link,
+                    self.labels,
+                    self.total,
+                )
+            ).encode("utf-8", "surrogatepass")
         )
         for member in self.members:
             digest.update(member.digest)
@@ -79,7 +88,12 @@ class Plan:
 
 
 def plan(
-    ref: Ref, name: str, path: str, members: Sequence[Member], topic_name: Callable[[str], str]
+    ref: Ref,
+    name: str,
+    path: str,
+    members: Sequence[Member],
+    topic_name: Callable[[str], str],
+    total: int | None = None,
 ) -> Plan:
     """A feed from what it shows: a provider feed links to its provider's site, and every
     item's categories are named as the topics' own feeds name them (`topic_name(key)`)."""
@@ -96,6 +110,7 @@ def plan(
         members=tuple(members),
         link=link,
         labels=tuple(sorted((k, topic_name(k)) for k in topics)),
+        total=len(members) if total is None else total,
     )
 
 

@@ -325,6 +325,14 @@ class Index:
         for rank, id_, source, digest, domain, topics in rows:
             yield Member(rank, id_, source, digest, domain, marshal.loads(topics))
 
+    def published_count(self, ref: Ref, now: datetime) -> int:
+        """How many members the feed has whose time has come (`select.bound`), capped or not."""
+        (n,) = self.db.execute(
+            "SELECT count(*) FROM members WHERE ref=? AND rank>=?",
+            (ref_text(ref), select.bound(now)),
+        ).fetchone()
+        return int(n)
+
     def _row(self, source: str) -> tuple[Article, dict[str, bytes]]:
         hit = self._articles.get(source)
         if hit is not None:

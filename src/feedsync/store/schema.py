@@ -20,7 +20,7 @@ from feedsync.config import Config
 
 log = logging.getLogger(__name__)
 
-SCHEMA = 10
+SCHEMA = 11
 LOCK_WAIT_SECONDS = 5.0  # how long a run waits for another feedsync before going it alone
 
 _TABLES = """
