@@ -170,6 +170,11 @@ def test_folder_symlinks_are_not_followed_so_a_loop_cannot_hang_a_walk(tmp_path)
     (content / "folder.md").symlink_to(content / "sub")  # a folder, whatever its name
     assert found(content) == ["a.md", "sub/b.md"]
     assert scan.classify(content / "folder.md", content, PATTERNS) is False
+    # A single path (as the watcher reports one) through a folder symlink is refused the same
+    # way, so it cannot reach a file outside the content folder either.
+    assert scan.classify(content / "elsewhere/outside.md", content, PATTERNS) is False
+    assert scan.classify(content / "loop/a.md", content, PATTERNS) is False
+    assert scan.classify(content / "sub/b.md", content, PATTERNS) is True
 
 
 def test_a_path_the_watcher_reports_is_judged_as_a_walk_judges_it(tmp_path):

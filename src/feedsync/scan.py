@@ -70,6 +70,11 @@ def classify(
         return False
     if not matches(path.name, patterns):
         return False
+    folder = root
+    for part in relative.parts[:-1]:
+        folder = folder / part
+        if folder.is_symlink():
+            return False  # the walk never goes through a folder symlink: nor does one path
     absolute = path.absolute()
     if any(absolute.is_relative_to(s) for s in skip):
         return False
