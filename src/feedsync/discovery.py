@@ -55,9 +55,8 @@ def _ordered(feeds: Iterable[Listing]) -> tuple[Listing | None, dict[FeedKind, l
 
 def articles(feed: Listing) -> str:
     """How many published articles the feed covers, and that it holds the newest of them."""
-    total = max(feed.total, feed.count)
-    text = f"{total} article{'' if total == 1 else 's'}"
-    return text if total == feed.count else f"{text} · newest {feed.count} in the feed"
+    text = f"{feed.total} article{'' if feed.total == 1 else 's'}"
+    return text if feed.total == feed.count else f"{text} · newest {feed.count} in the feed"
 
 
 def _newest(feed: Listing) -> str:

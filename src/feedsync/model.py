@@ -99,7 +99,7 @@ class Listing:
     count: int
     newest: datetime | None  # the newest item's publication time
     updated: datetime | None  # the latest item update
-    total: int = 0  # published articles the feed covers; it holds the newest `count`
+    total: int  # published articles the feed covers; it holds the newest `count`
 
     @classmethod
     def of(cls, feed: Feed, total: int | None = None) -> Listing:

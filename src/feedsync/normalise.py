@@ -228,17 +228,16 @@ def _topics(f: _Field, value: object) -> tuple[str, ...]:
 
 
 def _images(f: _Field, value: object, key: str = "images") -> tuple[Image, ...]:
+    field = key.split(".")[0]  # the front-matter line a warning points at
     if not isinstance(value, list):
         if value is not None:
-            f.warn(key.split(".")[0], f"'{key}' should be a list; ignored")
+            f.warn(field, f"'{key}' should be a list; ignored")
         return ()
     images = []
     for item in value:
         url = to_uri(item.get("url")) if isinstance(item, Mapping) else None
         if url is None:
-            f.warn(
-                key.split(".")[0], f"an image in '{key}' without a usable http(s) 'url' was ignored"
-            )
+            f.warn(field, f"an image in '{key}' without a usable http(s) 'url' was ignored")
             continue
         size = [item.get(k) for k in ("width", "height")]
         width, height = (

@@ -63,7 +63,7 @@ class Plan:
     members: tuple[Member, ...]
     link: str | None
     labels: tuple[tuple[str, str], ...]
-    total: int = 0  # published members at `now`, shown or not: what the listings tell
+    total: int  # published members at `now`, shown or not: what the listings tell
 
     @property
     def fingerprint(self) -> bytes:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from feedsync.formats.common import Format, image_type
+from feedsync.formats.common import Format
 from feedsync.formats.xml import XmlWriter, generator
-from feedsync.model import Article, Feed
+from feedsync.model import Feed
 
 MEDIA_TYPE = "application/atom+xml"
 SUFFIX = ".atom"
@@ -22,16 +22,16 @@ class AtomWriter(XmlWriter):
         return data
 
     def element(self, fe: Any) -> Any:
-        return fe.atom_entry()
-
-    def complete(self, element: Any, article: Article) -> None:
+        entry = fe.atom_entry()
         # feedgen 1.0 writes an entry's links with `href` only (it reads rel and type from the
-        # element it has just made): the second link, the lead image, is the enclosure.
-        links = element.findall("link")  # unqualified: the feed's default namespace is Atom
-        if article.images and len(links) > 1:
-            lead = article.images[0].url
-            links[1].set("rel", "enclosure")
-            links[1].set("type", image_type(lead, self.site.image_type))
+        # element it has just made): give the enclosure what feedgen was told. The alternate
+        # link stays bare (alternate is the default). Unqualified: the feed's default
+        # namespace is Atom.
+        for element, link in zip(entry.findall("link"), fe.link(), strict=True):
+            if link.get("rel") == "enclosure":
+                element.set("rel", "enclosure")
+                element.set("type", link["type"])
+        return entry
 
 
 # OPML outlines point at Atom first: its dates and ids are the best specified.

@@ -155,13 +155,9 @@ class XmlWriter:
         from lxml import etree
 
         element = self.element(feed_entry(article, names, self.site.image_type))
-        self.complete(element, article)
         if article.video:  # Media RSS: where the video plays (never an author's iframe)
             etree.SubElement(element, f"{{{MEDIA_NS}}}player", url=article.link)
         return element
-
-    def complete(self, element: etree._Element, article: Article) -> None:
-        """Put right what feedgen gets wrong in this format's entry element."""
 
     def split(self, head: bytes) -> tuple[bytes, bytes]:
         """Where entries go: before the channel's (RSS) or the feed's (Atom) closing tag."""

@@ -29,11 +29,14 @@ def _when(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text is not None else None
 
 
+def _image_out(i: Image) -> tuple[str, int | None, int | None]:
+    return (i.url, i.width, i.height)
+
+
 def _provider_out(p: Provider | None) -> tuple[Any, ...] | None:
     if p is None:
         return None
-    logo = (p.logo.url, p.logo.width, p.logo.height) if p.logo is not None else None
-    return (p.name, p.domain, logo)
+    return (p.name, p.domain, _image_out(p.logo) if p.logo is not None else None)
 
 
 def _provider_in(value: tuple[Any, ...] | None) -> Provider | None:
@@ -44,7 +47,7 @@ def _provider_in(value: tuple[Any, ...] | None) -> Provider | None:
 
 
 def _images_out(images: tuple[Image, ...]) -> tuple[tuple[str, int | None, int | None], ...]:
-    return tuple((i.url, i.width, i.height) for i in images)
+    return tuple(_image_out(i) for i in images)
 
 
 def _images_in(values: tuple[tuple[str, int | None, int | None], ...]) -> tuple[Image, ...]:
