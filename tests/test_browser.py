@@ -303,12 +303,14 @@ def test_the_index_page_renders_as_a_picture_with_content(site, tmp_path):
 
 # JavaScript run in the page itself: how wide the document is against the window, and every
 # word (a run of non-space characters in a text node) whose boxes sit on more than one line.
+# A compound may break after its hyphen ("solar-" / "powered"), as typesetting does: each part
+# counts as a word of its own, and no part may break.
 PROBE = """<script>
 (() => {
   const split = [];
   const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
   for (let node; (node = walker.nextNode()); ) {
-    for (const m of node.data.matchAll(/\\S+/g)) {
+    for (const m of node.data.matchAll(/[^\\s-]+-*|-+/g)) {
       const range = document.createRange();
       range.setStart(node, m.index);
       range.setEnd(node, m.index + m[0].length);
@@ -323,30 +325,82 @@ PROBE = """<script>
 </script>"""
 
 
+PAGES = {"index": "index.html", "page": "topics/ai.html"}  # the listing and a feed's page
+
+
 @pytest.mark.parametrize("width", [390, 1280])
-def test_the_index_page_fits_the_screen_without_breaking_a_word(site, tmp_path, width):
-    """Chromium lays the page out at a phone's and a desktop's width and a script in the page
-    measures it. Headless chromium's window is at least 500 px wide, so the page is shown in
-    a frame of exactly `width` px (the frame's viewport is what its media queries see).
-    Screenshots of both go to test-artifacts/index-WIDTH.png (`pytest -s` prints the paths)."""
-    out, base = site
-    page = (out / "index.html").read_text(encoding="utf-8")
-    (out / f"probe-{width}.html").write_text(page.replace("</body>", PROBE + "</body>"))
-    (out / f"frame-{width}.html").write_text(
+@pytest.mark.parametrize("name", PAGES)
+def test_the_pages_fit_the_screen_without_breaking_a_word(site, tmp_path, name, width):
+    """Chromium lays index.html and a feed page out at a phone's and a desktop's width and a
+    script in the page measures it. Headless chromium's window is at least 500 px wide, so the
+    page is shown in a frame of exactly `width` px (the frame's viewport is what its media
+    queries see). The served pages forbid scripts (Content-Security-Policy), so the measured
+    copy is opened from the folder itself. Screenshots go to test-artifacts/NAME-WIDTH.png
+    (`pytest -s` prints the paths)."""
+    out, _ = site
+    relative = PAGES[name]
+    page = out / relative
+    probe = page.with_name(f"probe-{width}-{page.name}")  # beside it: its links still resolve
+    probe.write_text(page.read_text(encoding="utf-8").replace("</body>", PROBE + "</body>"))
+    frame = out / f"frame-{name}-{width}.html"
+    frame.write_text(
         '<!DOCTYPE html><html><body style="margin:0">'
-        f'<iframe src="probe-{width}.html" width="{width}" height="1200"'
+        f'<iframe src="{probe.relative_to(out).as_posix()}" width="{width}" height="1200"'
         ' style="border:0;display:block"></iframe></body></html>'
     )
     window = f"--window-size={max(width, 500)},1200"
-    dom = run_chromium(tmp_path / "probe", window, "--dump-dom", f"{base}frame-{width}.html")
-    probe = json.loads(lxml.html.document_fromstring(dom.stdout).get("data-probe"))
-    assert probe["innerWidth"] == width
-    assert probe["scrollWidth"] <= probe["innerWidth"], f"the page overflows at {width}px"
-    assert probe["split"] == [], f"words broken over two lines at {width}px: {probe['split']}"
+    local = ("--allow-file-access-from-files", window)
+    dom = run_chromium(tmp_path / "probe", *local, "--dump-dom", frame.as_uri())
+    probe_data = lxml.html.document_fromstring(dom.stdout).get("data-probe")
+    assert probe_data, f"the probe did not run in {relative}"
+    measured = json.loads(probe_data)
+    assert measured["innerWidth"] == width
+    assert measured["scrollWidth"] <= measured["innerWidth"], f"{relative} overflows at {width}px"
+    assert measured["split"] == [], f"words broken at {width}px in {relative}: {measured['split']}"
 
     ARTIFACTS.mkdir(exist_ok=True)
-    shot = (ARTIFACTS / f"index-{width}.png").resolve()
+    shot = (ARTIFACTS / f"{name}-{width}.png").resolve()
     shot.unlink(missing_ok=True)
-    run_chromium(tmp_path / "shot", f"--screenshot={shot}", window, f"{base}frame-{width}.html")
-    print(f"screenshot at {width}px: {shot}")
+    run_chromium(tmp_path / "shot", *local, f"--screenshot={shot}", frame.as_uri())
+    print(f"screenshot of {relative} at {width}px: {shot}")
     assert png_pixels(shot.read_bytes())[:2] == (max(width, 500), 1200)
+
+
+def test_every_feed_name_on_the_index_opens_a_page_to_read_and_subscribe_from(
+    site, index_dom, tmp_path
+):
+    """Each feed's name on index.html links to its page; chromium loads every page from the
+    server (which forbids scripts and inline style) without a Content-Security-Policy
+    complaint, and the page names the feed, shows its items and offers every format."""
+    out, base = site
+    names = index_dom.xpath("//td[@class='name']/a")
+    assert len(names) == len(list(out.rglob("*.atom"))), "a feed without a linked name"
+    for number, link in enumerate(names):
+        url = urljoin(base, link.get("href"))
+        status, content_type, _ = fetch(url)
+        assert (status, content_type) == (200, "text/html; charset=utf-8"), url
+        run = run_chromium(
+            tmp_path / f"p{number}", "--enable-logging=stderr", "--v=0", "--dump-dom", url
+        )
+        log = run.stderr.decode(errors="replace")
+        assert "Content Security Policy" not in log, f"{url}: {log}"
+        doc = lxml.html.document_fromstring(run.stdout)
+        feed_path = unquote(url.removeprefix(base)).removesuffix(".html")
+        items = json.loads((out / f"{feed_path}.json").read_text(encoding="utf-8"))["items"]
+        assert doc.xpath("string(//h1)") in (link.text_content(), SITE_TITLE)
+        shown = [a.text_content() for a in doc.xpath("//li[@class='item']//h3/a")]
+        assert shown == [item["title"] for item in items], url
+        (address,) = doc.xpath("//input[@id='address']/@value")
+        assert fetch(address)[:2] == (200, "application/atom+xml; charset=utf-8")
+        offered = {
+            urljoin(url, a.get("href")): a.get("type")
+            for a in doc.xpath("//ul[@class='formats']//a")
+        }
+        discovered = {
+            a.get("href"): a.get("type") for a in doc.xpath("//head/link[@rel='alternate']")
+        }
+        assert offered == discovered and sorted(offered.values()) == sorted(FEED_TYPES.values())
+        for feed_url, media_type in offered.items():
+            assert fetch(feed_url)[:2] == (200, f"{media_type}; charset=utf-8"), feed_url
+        (sheet,) = doc.xpath("//head/link[@rel='stylesheet']/@href")
+        assert fetch(urljoin(url, sheet))[:2] == (200, "text/css; charset=utf-8")

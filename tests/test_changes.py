@@ -81,7 +81,9 @@ def test_a_change_only_rewrites_the_feeds_it_shows_in(tmp_path, write_article):
     write_article(content, "a.md", title="A2", topics=["AI"], provider="Acme")
     report = generate.run(cfg(content, out), FIXED_NOW, state=state, changed=[content / "a.md"])
     assert sorted(report.written) == sorted(
-        f"{p}.{e}" for p in ("all", "providers/acme", "topics/ai") for e in ("rss", "atom", "json")
+        f"{p}.{e}"
+        for p in ("all", "providers/acme", "topics/ai")
+        for e in ("rss", "atom", "json", "html")
     )
     assert report.files_read == 1
     write_article(

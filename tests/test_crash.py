@@ -74,6 +74,9 @@ def problem(path, data):
         if not data.startswith(b"<!DOCTYPE html>") or not data.endswith(b"</html>\n"):
             return "not a whole HTML page"
         lxml.html.document_fromstring(data)
+    elif suffix == ".css":
+        if not data.startswith(b"body{") or not data.endswith(b"}\n"):
+            return "not a whole stylesheet"
     else:
         return f"unexpected file type {suffix!r}"
     return None

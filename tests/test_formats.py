@@ -1,6 +1,6 @@
 """formats: one table of output formats that every stage reads; a new format is one module.
 
-The fourth format here ("JSON Lines", one JSON object per item) is written the way a real one
+A further format here ("JSON Lines", one JSON object per item) is written the way a real one
 would be: a writer with `entry` and `document`, and one line in the table. Nothing else in
 feedsync is told about it, yet it is validated in the settings, pre-rendered, written,
 listed, served, announced to the hub, kept quiet on a no-op run and removed with its feed.
@@ -44,7 +44,7 @@ LINES = Format("lines", "JSON Lines", ".jsonl", "application/jsonl", LinesWriter
 
 @pytest.fixture
 def with_lines(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """The table with the fourth format added: the one line a new format needs."""
+    """The table with a further format added: the one line a new format needs."""
     monkeypatch.setitem(formats.FORMATS, "lines", LINES)
     yield
 
@@ -55,14 +55,16 @@ def lines(path: Path) -> list[dict[str, object]]:
 
 def test_the_table_names_each_format_once_with_its_own_suffix_and_media_type() -> None:
     table = formats.FORMATS
-    assert list(table) == ["rss", "atom", "json"]  # the order feeds are offered in
+    assert list(table) == ["rss", "atom", "json", "html"]  # the order feeds are offered in
     assert all(name == f.name for name, f in table.items())
     assert len({f.suffix for f in table.values()}) == len(table)
     assert {f.media_type for f in table.values()} == {
         "application/rss+xml",
         "application/atom+xml",
         "application/feed+json",
+        "text/html",
     }
+    assert formats.feeds(table) == ("rss", "atom", "json")  # the page is for people
     assert config.Config().formats == tuple(table)  # every format by default
     assert formats.outline_format(["rss", "json", "atom"]) == "atom"
 
@@ -72,7 +74,7 @@ def test_a_format_not_in_the_table_is_a_settings_error_naming_the_choices() -> N
         config.load(None, {"formats": ["rss", "lines"]})
 
 
-def test_a_fourth_format_is_one_module_and_one_line_in_the_table(
+def test_a_new_format_is_one_module_and_one_line_in_the_table(
     tmp_path: Path, write_article, with_lines: None
 ) -> None:
     content, out = tmp_path / "in", tmp_path / "out"

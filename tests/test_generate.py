@@ -76,7 +76,8 @@ def test_each_article_is_in_exactly_its_topic_and_provider_feeds(tmp_path, write
     written = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
     assert written == sorted(
         [
-            *(f"{p}.{e}" for p in expected for e in ("rss", "atom", "json")),
+            *(f"{p}.{e}" for p in expected for e in ("rss", "atom", "json", "html")),
+            "feeds.css",
             "feeds.opml",
             "index.html",
         ]
@@ -185,6 +186,7 @@ def test_a_topic_that_loses_its_last_article_loses_its_feeds(tmp_path, write_art
     report = generate_once(tmp_path / "in", tmp_path / "out")
     assert sorted(report.removed) == [
         "topics/robotics.atom",
+        "topics/robotics.html",
         "topics/robotics.json",
         "topics/robotics.rss",
     ]
@@ -310,6 +312,7 @@ def test_formats_are_configurable(tmp_path, write_article):
     generate_once(tmp_path / "in", tmp_path / "out", formats=["json"])
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
         "all.json",
+        "feeds.css",
         "feeds.opml",
         "index.html",
         "providers",

@@ -59,3 +59,29 @@ def test_files_changed_or_removed_behind_our_back_are_touched(tmp_path):
     assert outputs.touched("all.rss", outputs.on_disk(tmp_path), recorded)
     (tmp_path / "topics/ai.rss").unlink()
     assert outputs.touched("topics/ai.rss", outputs.on_disk(tmp_path), recorded)
+
+
+def test_in_the_top_folder_only_the_feed_of_everything_is_ours():
+    assert all(outputs.ours(f"all.{e}") for e in ("rss", "atom", "json", "html"))
+    assert all(outputs.ours(f"topics/ai.{e}") for e in ("rss", "atom", "json", "html"))
+    # An operator's own files beside ours: a clean-up never removes them.
+    for name in ("about.html", "manifest.json", "podcast.rss", "topics/notes.txt", "x/y.rss"):
+        assert not outputs.ours(name), name
+
+
+def test_an_operators_own_pages_in_the_output_folder_survive_every_kind_of_run(
+    tmp_path, write_article
+):
+    from conftest import generate_once
+
+    content, out = tmp_path / "in", tmp_path / "out"
+    write_article(content, "a.md", topics=["AI"])
+    out.mkdir()
+    mine = {"about.html": b"<p>about</p>", "manifest.json": b"{}"}
+    for name, data in mine.items():
+        (out / name).write_bytes(data)
+    generate_once(content, out, cache=False)  # a fresh index: the widest clean-up
+    (out / "topics/gone.html").write_text("stale page of a feed that went")
+    generate_once(content, out)  # a full walk
+    assert {name: (out / name).read_bytes() for name in mine} == mine
+    assert not (out / "topics/gone.html").exists()

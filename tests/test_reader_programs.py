@@ -26,7 +26,7 @@ from urllib.parse import quote
 import feedparser
 import pytest
 
-from feedsync.server import Server
+from feedsync.server import CONTENT_SECURITY_POLICY, Server
 
 from conftest import ROOT, generate_once, wait_until
 
@@ -436,6 +436,8 @@ http {{
         ("/feeds.opml", "text/x-opml"),
         ("/index.html", "text/html"),
         ("/", "text/html"),
+        ("/topics/ai.html", "text/html"),
+        ("/feeds.css", "text/css"),
     ],
 )
 def test_nginx_serves_each_file_with_its_type_in_utf8_and_validators(nginx, path, media):
@@ -448,6 +450,8 @@ def test_nginx_serves_each_file_with_its_type_in_utf8_and_validators(nginx, path
     assert body == (out / (urllib.parse.unquote(path).strip("/") or "index.html")).read_bytes()
     assert headers["ETag"] and headers["Last-Modified"]
     assert headers["Cache-Control"] == "public, max-age=60"
+    # The pages work behind the policy feedsync serve sends too (checked in chromium there).
+    assert headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
     code, headers, body = request(port, "HEAD", path)
     assert code == 200 and body == b"" and headers["ETag"]
 

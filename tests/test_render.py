@@ -28,7 +28,7 @@ from feedsync.store import Index
 from feedsync.store.rows import row_of
 
 SITE = Site("https://feeds.example.com/", "Example Feeds", "https://www.example.com/")
-FORMATS = tuple(formats.FORMATS)
+FORMATS = formats.feeds(formats.FORMATS)  # the page is read back in test_page.py
 WHEN = datetime(2024, 5, 1, 12, tzinfo=timezone.utc)
 
 
@@ -101,6 +101,7 @@ def counting(renderer: Renderer) -> dict[str, CountingWriter]:
 
 
 def test_the_format_table_is_what_the_renderer_renders():
+    assert tuple(formats.FORMATS) == (*FORMATS, "html")
     assert FORMATS == ("rss", "atom", "json")
 
 

@@ -46,6 +46,8 @@ def request(server, method, path, headers=None):
         ("/feeds.opml", "text/x-opml; charset=utf-8"),
         ("/", "text/html; charset=utf-8"),
         ("/topics/k%C3%BCnstliche-intelligenz.atom", "application/atom+xml; charset=utf-8"),
+        ("/topics/k%C3%BCnstliche-intelligenz.html", "text/html; charset=utf-8"),
+        ("/feeds.css", "text/css; charset=utf-8"),
     ],
 )
 def test_files_are_served_with_their_media_types(served, path, media):
@@ -58,6 +60,8 @@ def test_files_are_served_with_their_media_types(served, path, media):
     assert body == expected.read_bytes()
     assert headers["ETag"].startswith('"') and headers["Last-Modified"].endswith("GMT")
     assert "max-age" in headers["Cache-Control"]
+    # No script, inline style, form or frame: the pages need none (test_browser.py).
+    assert headers["Content-Security-Policy"].startswith("default-src 'none'; style-src 'self'")
 
 
 def test_head_has_the_headers_and_no_body(served):

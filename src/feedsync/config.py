@@ -145,6 +145,7 @@ def _check(raw: Mapping[str, Any], errors: list[str]) -> dict[str, Any]:
             else:
                 errors.append(f"{key}: expected a non-empty text, got {value!r}")
         elif key in ("patterns", "formats"):
+            feeds = [name for name, spec in FORMATS.items() if spec.feed]
             if (
                 not isinstance(value, list)
                 or not value
@@ -153,6 +154,8 @@ def _check(raw: Mapping[str, Any], errors: list[str]) -> dict[str, Any]:
                 errors.append(f"{key}: expected a non-empty list of texts, got {value!r}")
             elif key == "formats" and (bad := sorted(set(value) - set(FORMATS))):  # live table
                 errors.append(f"formats: unknown {bad} (choose from {list(FORMATS)})")
+            elif key == "formats" and not any(FORMATS[v].feed for v in value):
+                errors.append(f"formats: {value!r} has no feed format (add one of {feeds})")
             else:
                 values[key] = tuple(dict.fromkeys(value))
         elif key == "log_format":

@@ -14,14 +14,16 @@ from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from feedsync import formats as format_table
-from feedsync.formats.common import Site, feed_title, url_for
-from feedsync.model import OPML_FILE, FeedKind, Listing
+from feedsync.formats.common import PAGE, Site, alternate, counted, feed_title, url_for
+from feedsync.model import OPML_FILE, STYLESHEET, FeedKind, Listing
 
 if TYPE_CHECKING:
     from lxml import etree
 
 SECTIONS = ((FeedKind.TOPIC, "Topics"), (FeedKind.PROVIDER, "Providers"))
-_STYLE = """
+# The look of index.html and of every feed page: one file, linked (a strict CSP forbids
+# inline style), written with the listings.
+STYLESHEET_CSS = """
 body{font:16px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}
 h1{margin-bottom:.2rem}p.lead{color:#555;margin-top:0}
 table{border-collapse:collapse;width:100%;margin-bottom:2rem;table-layout:fixed}
@@ -31,7 +33,23 @@ col.name{width:32%}col.items{width:24%}col.newest{width:20%}
 @media (max-width:40rem){body{margin:1rem auto}table,tbody,tr,td{display:block;width:auto}
 colgroup,tr.head{display:none}tr{border-bottom:1px solid #ddd;padding:.5rem 0}
 td{border:0;padding:.1rem 0}td.name{font-weight:600}}
-""".strip()
+body.page{max-width:48rem}.crumbs{margin:0 0 1rem;font-size:.9rem}
+header{overflow:hidden}header img.logo{float:right;margin:0 0 .5rem 1rem;border-radius:4px}
+.subscribe{background:#f4f4f4;border-radius:6px;padding:.2rem 1rem 1rem;margin:1.5rem 0}
+.subscribe h2{margin:.6rem 0}.subscribe label{display:block;margin-bottom:.3rem}
+#address{box-sizing:border-box;width:100%;font:15px ui-monospace,monospace;padding:.4rem;
+border:1px solid #bbb;border-radius:4px;background:#fff}
+ul.formats{list-style:none;padding:0;margin:0}
+ul.formats li{display:inline-block;margin-right:1.2rem}
+.items ol{list-style:none;padding:0;margin:0}
+li.item{display:flex;gap:1rem;align-items:flex-start;padding:1rem 0;border-bottom:1px solid #ddd}
+li.item img{flex:none;width:8rem;height:auto;max-height:8rem;object-fit:cover;border-radius:4px;
+background:#eee}
+li.item .text{min-width:0;overflow-wrap:break-word}li.item h3{margin:0;font-size:1.1rem}
+li.item p{margin:.3rem 0}p.meta{color:#555;font-size:.9rem}
+footer{margin:2rem 0;color:#555;font-size:.9rem}
+@media (max-width:40rem){li.item{display:block}li.item img{width:100%;max-height:12rem}}
+""".lstrip()
 
 
 _COLUMNS = (
@@ -55,8 +73,7 @@ def _ordered(feeds: Iterable[Listing]) -> tuple[Listing | None, dict[FeedKind, l
 
 def articles(feed: Listing) -> str:
     """How many published articles the feed covers, and that it holds the newest of them."""
-    text = f"{feed.total} article{'' if feed.total == 1 else 's'}"
-    return text if feed.total == feed.count else f"{text} · newest {feed.count} in the feed"
+    return counted(feed.total, feed.count)
 
 
 def _newest(feed: Listing) -> str:
@@ -64,11 +81,20 @@ def _newest(feed: Listing) -> str:
 
 
 def _links(feed: Listing, formats: Sequence[str]) -> str:
+    """One link per feed format (the page is linked from the feed's name)."""
     return " · ".join(
         f'<a href="{html.escape(quote(format_table.file_name(feed.path, fmt)))}"'
         f' type="{format_table.get(fmt).media_type}">{format_table.get(fmt).label}</a>'
-        for fmt in formats
+        for fmt in format_table.feeds(formats)
     )
+
+
+def _name(feed: Listing, name: str, formats: Sequence[str]) -> str:
+    """The feed's name, linked to its page when there are pages."""
+    if PAGE not in formats:
+        return html.escape(name)
+    href = html.escape(quote(format_table.file_name(feed.path, PAGE)))
+    return f'<a href="{href}" type="text/html">{html.escape(name)}</a>'
 
 
 def index_html(feeds: Iterable[Listing], site: Site, formats: Sequence[str]) -> bytes:
@@ -84,7 +110,7 @@ def index_html(feeds: Iterable[Listing], site: Site, formats: Sequence[str]) -> 
         f"<title>{esc(site.title)} — feeds</title>",
     ]
     if everything is not None:
-        for fmt in formats:
+        for fmt in format_table.feeds(formats):
             spec = format_table.get(fmt)
             href = url_for(site, format_table.file_name(everything.path, fmt))
             head.append(
@@ -93,7 +119,7 @@ def index_html(feeds: Iterable[Listing], site: Site, formats: Sequence[str]) -> 
             )
     head += [
         f'<link rel="outline" type="text/x-opml" title="All feeds (OPML)" href="{OPML_FILE}">',
-        f"<style>{_STYLE}</style>",
+        f'<link rel="stylesheet" href="{STYLESHEET}">',
         "</head>",
         "<body>",
     ]
@@ -126,7 +152,7 @@ def index_html(feeds: Iterable[Listing], site: Site, formats: Sequence[str]) -> 
 @functools.lru_cache(maxsize=8192)  # an edit changes a few rows of a page of thousands
 def _row(feed: Listing, name: str, formats: Sequence[str]) -> str:
     return (
-        f'<tr><td class="name">{html.escape(name)}</td><td class="c">{articles(feed)}</td>'
+        f'<tr><td class="name">{_name(feed, name, formats)}</td><td class="c">{articles(feed)}</td>'
         f"<td>{_newest(feed)}</td><td>{_links(feed, formats)}</td></tr>"
     )
 
@@ -152,7 +178,7 @@ def opml(feeds: Iterable[Listing], site: Site, formats: Sequence[str]) -> bytes:
             title=text,
             type="rss",
             xmlUrl=url_for(site, format_table.file_name(feed.path, fmt)),
-            htmlUrl=feed.link or site.home_url,
+            htmlUrl=alternate(feed, site),
         )
 
     if everything is not None:

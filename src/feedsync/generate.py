@@ -31,7 +31,16 @@ from feedsync.config import Config
 from feedsync.errors import OutputError
 from feedsync.loading import site_of
 from feedsync.membership import ALL, Ref
-from feedsync.model import INDEX_PAGE, OPML_FILE, FeedKind, Listing, Problem, Report, Severity
+from feedsync.model import (
+    INDEX_PAGE,
+    OPML_FILE,
+    STYLESHEET,
+    FeedKind,
+    Listing,
+    Problem,
+    Report,
+    Severity,
+)
 from feedsync.scan import Stamp
 from feedsync.store import Index
 from feedsync.store.rows import Written, encode_listing
@@ -281,6 +290,7 @@ def _listings(cfg: Config, listings: list[Listing], output: Output) -> None:
     from feedsync import discovery
 
     site = site_of(cfg)
+    output.add(STYLESHEET, discovery.STYLESHEET_CSS.encode("utf-8"))
     output.add(INDEX_PAGE, discovery.index_html(listings, site, cfg.formats))
     output.add(OPML_FILE, discovery.opml(listings, site, cfg.formats))
 

@@ -30,7 +30,13 @@ Loaded = tuple[Path, str, "Stamp | None", "Row | None", tuple[Problem, ...]]
 
 def site_of(cfg: Config) -> formats.Site:
     return formats.Site(
-        cfg.base_url, cfg.site_title, cfg.home_url, cfg.websub_hub, cfg.icon, cfg.image_type
+        cfg.base_url,
+        cfg.site_title,
+        cfg.home_url,
+        cfg.websub_hub,
+        cfg.icon,
+        cfg.image_type,
+        cfg.formats,
     )
 
 
@@ -57,9 +63,9 @@ def load_row(
 ) -> Loaded:
     """One file as the store keeps it; the per-file boundary, so it never raises.
 
-    With a renderer, the article's entries in every configured format are rendered here too
-    (with its own topic spellings, which is what feeds use unless another spelling of a topic
-    wins): in a cold run this happens in the worker processes, in parallel.
+    With a renderer, the article's entries in every configured format that stores them are
+    rendered here too (with its own topic spellings, which is what feeds use unless another
+    spelling of a topic wins): in a cold run this happens in the worker processes, in parallel.
     """
     stamp = scan.stamp(path)
     if source is None:
@@ -70,7 +76,8 @@ def load_row(
         if article is not None:
             rendered = {}
             if renderer is not None and article.published:
-                rendered = renderer.entries(article, cfg.formats, article.topics)
+                stored = [f for f in cfg.formats if formats.get(f).stored]
+                rendered = renderer.entries(article, stored, article.topics)
             row = row_of(article, rendered)
     except Exception as exc:  # one bad file never stops the rest
         log.debug("unexpected failure reading %s", path, exc_info=True)

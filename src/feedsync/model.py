@@ -9,6 +9,7 @@ from pathlib import Path
 
 INDEX_PAGE = "index.html"  # the listings, written after the feeds they link to
 OPML_FILE = "feeds.opml"
+STYLESHEET = "feeds.css"  # the look of index.html and the feed pages (no inline style: CSP)
 
 
 class Severity(str, Enum):
@@ -82,6 +83,12 @@ class Feed:
     articles: tuple[Article, ...]
     link: str | None = None
     labels: tuple[tuple[str, str], ...] = ()  # topic key -> the name its feed uses
+    total: int | None = None  # published articles it covers (None: those it shows)
+
+    @property
+    def covers(self) -> int:
+        """How many published articles the feed covers; it shows the newest of them."""
+        return len(self.articles) if self.total is None else self.total
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +120,7 @@ class Listing:
             len(articles),
             articles[0].published_at if articles else None,
             max(a.updated_at for a in articles) if articles else None,
-            len(articles) if total is None else total,
+            feed.covers if total is None else total,
         )
 
 

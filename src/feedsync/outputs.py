@@ -13,16 +13,16 @@ import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from feedsync import slug
+from feedsync import formats, slug
 from feedsync.membership import ALL, Ref
-from feedsync.model import INDEX_PAGE, OPML_FILE, FeedKind
+from feedsync.model import INDEX_PAGE, OPML_FILE, STYLESHEET, FeedKind
 from feedsync.scan import Stamp, stamp_of
 
 log = logging.getLogger(__name__)
 
 FOLDERS = {FeedKind.TOPIC: "topics", FeedKind.PROVIDER: "providers"}
 MANAGED_FOLDERS = ("", *FOLDERS.values())  # the output's top folder and the feed folders
-LISTINGS = (INDEX_PAGE, OPML_FILE)  # written after the feeds they link to
+LISTINGS = (STYLESHEET, INDEX_PAGE, OPML_FILE)  # written after the feeds they link to
 
 
 def assign(keys_by_kind: Mapping[FeedKind, Iterable[str]]) -> tuple[dict[Ref, str], list[str]]:
@@ -75,11 +75,16 @@ def on_disk(out_dir: Path) -> dict[str, Stamp]:
     return found
 
 
+def ours(relative: str) -> bool:
+    """Is this file of a managed folder one that feedsync writes (so a clean-up may remove it)?
+    In a feed folder, any file with a format's suffix; in the top folder only the feed of
+    everything's, so an operator's own `about.html` or `manifest.json` there is left alone."""
+    folder, _, name = relative.rpartition("/")
+    if folder:
+        return folder in FOLDERS.values() and name.endswith(formats.suffixes())
+    return name in {formats.file_name("all", f) for f in formats.FORMATS}
+
+
 def touched(name: str, on_disk: Mapping[str, Stamp], recorded: Mapping[str, Stamp]) -> bool:
     """Was this output file changed or removed since we wrote it?"""
     return name not in on_disk or on_disk[name] != recorded.get(name)
-
-
-def base(name: str) -> str:
-    """A relative output path's file name."""
-    return name.rpartition("/")[2]

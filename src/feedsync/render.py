@@ -53,7 +53,7 @@ class Renderer:
         self, article: Article, fmt: str, labels: Mapping[str, str], stored: Stored | None
     ) -> bytes:
         names = tuple(labels.get(slug.key(t), t) for t in article.topics)
-        if stored is not None and names == article.topics:
+        if stored is not None and names == article.topics and formats.get(fmt).stored:
             data = stored(article, fmt)
             if data is not None:
                 return data

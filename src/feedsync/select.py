@@ -124,4 +124,5 @@ def materialise(p: Plan, article: Callable[[str], Article]) -> Feed:
         articles=tuple(article(m.source) for m in p.members),
         link=p.link,
         labels=p.labels,
+        total=p.total,
     )

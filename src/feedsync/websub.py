@@ -247,5 +247,5 @@ def feed_urls(base_url: str, written: Iterable[str]) -> list[str]:
     """Absolute URLs of the feed files among `written` (relative output paths)."""
     from feedsync import formats
 
-    kinds = formats.suffixes()
+    kinds = formats.suffixes(feed_only=True)
     return [base_url + urllib.parse.quote(rel, safe="/") for rel in written if rel.endswith(kinds)]

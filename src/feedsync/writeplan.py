@@ -15,8 +15,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from feedsync import formats, writer
-from feedsync.outputs import LISTINGS, MANAGED_FOLDERS, base
+from feedsync import writer
+from feedsync.outputs import LISTINGS, MANAGED_FOLDERS, ours
 from feedsync.scan import Stamp
 
 WRITE_BATCH = 300  # rendered files held before they are written
@@ -54,7 +54,7 @@ class Output:
             self.out_dir,
             self.files,
             MANAGED_FOLDERS,
-            formats.suffixes(),
+            ours,
             keep=desired,
             last=LISTINGS,
         )
@@ -62,13 +62,10 @@ class Output:
 
     def finish_full(self, desired: set[str], on_disk: Mapping[str, Stamp]) -> writer.Outcome:
         """As `finish_fresh`, from the listing of the folder the run already has."""
-        suffixes = formats.suffixes()
         wanted = desired | set(self.files) | self.produced
-        temps = {n for n in on_disk if writer.leftover(base(n), suffixes) == "temp"}
-        ours = {
-            n for n in on_disk if n not in wanted and writer.leftover(base(n), suffixes) == "ours"
-        }
-        last = writer.apply(self.out_dir, self.files, temps | ours, last=LISTINGS)
+        temps = {n for n in on_disk if writer.leftover(n, ours) == "temp"}
+        stale = {n for n in on_disk if n not in wanted and writer.leftover(n, ours) == "ours"}
+        last = writer.apply(self.out_dir, self.files, temps | stale, last=LISTINGS)
         return self._total(last, tuple(n for n in last.removed if n not in temps))
 
     def finish(self, deletes: set[str]) -> writer.Outcome:

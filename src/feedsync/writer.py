@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,12 +66,13 @@ def abandoned_temp(name: str) -> bool:
     return False
 
 
-def leftover(name: str, suffixes: tuple[str, ...]) -> str | None:
+def leftover(relative: str, ours: Callable[[str], bool]) -> str | None:
     """Whether a file in a managed folder is ours to clean up: "temp" for a temp file a killed
-    run left, "ours" for one of our output files (by suffix, not hidden), else None."""
+    run left, "ours" for one of our output files (`ours(relative)`, not hidden), else None."""
+    name = relative.rpartition("/")[2]
     if name.startswith(TEMP_PREFIX):
         return "temp" if abandoned_temp(name) else None
-    if name.endswith(suffixes) and not name.startswith("."):
+    if not name.startswith(".") and ours(relative):
         return "ours"
     return None
 
@@ -213,21 +214,20 @@ def sync(
     out_dir: Path,
     files: Mapping[str, bytes],
     managed: Iterable[str],
-    suffixes: Iterable[str],
+    ours: Callable[[str], bool],
     keep: Iterable[str] = (),
     last: Iterable[str] = (),
 ) -> Outcome:
     """Write `files`, then make the managed folders hold nothing else of ours but `keep`.
 
-    `managed` names folders (relative, "" for the top) whose files with one of `suffixes` belong
-    to feedsync: those neither written nor kept are removed, as are temp files a killed run left.
-    Anything else in the folder is left alone.
+    `managed` names folders (relative, "" for the top) whose files `ours(relative path)` says
+    belong to feedsync: those neither written nor kept are removed, as are temp files a killed
+    run left. Anything else in the folder is left alone.
     """
     written: list[str] = []
     unchanged: list[str] = []
     removed: list[str] = []
     touched: set[Path] = set()
-    suffixes = tuple(suffixes)
     try:
         targets = _write(out_dir, files, written, unchanged, touched, last)
         wanted = {targets.get(r) for r in (*files, *keep)}
@@ -236,7 +236,7 @@ def sync(
             if not where.is_dir() or where.is_symlink():
                 continue
             for entry in sorted(where.iterdir()):
-                kind = leftover(entry.name, suffixes)
+                kind = leftover(f"{name}/{entry.name}" if name else entry.name, ours)
                 if not entry.is_file() or entry.is_symlink() or kind is None:
                     continue
                 stale_temp = kind == "temp"

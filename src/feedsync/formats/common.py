@@ -28,6 +28,12 @@ class Site:
     hub: str | None = None  # WebSub hub every feed declares, when one is configured
     icon: str | None = None  # the feeds' icon where no provider logo gives one
     image_type: str = "image/jpeg"  # an image's type when its URL's extension does not say
+    formats: tuple[str, ...] = ()  # the configured formats: a feed's page links to the others
+
+    @property
+    def pages(self) -> bool:
+        """Does every feed have a readable page (the `html` format)?"""
+        return PAGE in self.formats
 
 
 class Writer(Protocol):
@@ -55,11 +61,26 @@ class Format:
     media_type: str  # served as, and declared in links
     writer: Callable[[Site], Writer]  # how it renders, for one site
     outline_rank: int = 100  # OPML outlines point at the lowest-ranked configured format
+    feed: bool = True  # a document readers subscribe to (False: the feed's page, for people)
+    stored: bool = True  # entries pre-rendered at read time and kept in the index
 
 
 def url_for(site: Site, relative: str) -> str:
     """Absolute, percent-encoded URL of an output file (RFC 3986: no raw non-ASCII)."""
     return site.base_url + quote(relative, safe="/")
+
+
+# The feed page's format (formats/page.py); named here because every format links to it.
+PAGE = "html"
+PAGE_SUFFIX = ".html"
+
+
+def alternate(feed: Feed | Listing, site: Site) -> str:
+    """The web page a feed's documents name as their HTML alternate: the feed's own page when
+    pages are on, else the provider's site (provider feeds) or the site's home."""
+    if site.pages:
+        return url_for(site, feed.path + PAGE_SUFFIX)
+    return feed.link or site.home_url
 
 
 def feed_id(feed: Feed) -> str:
@@ -73,12 +94,18 @@ def feed_title(feed: Feed | Listing, site: Site) -> str:
     return site.title if feed.kind is FeedKind.ALL else f"{feed.name} — {site.title}"
 
 
-def feed_description(feed: Feed, site: Site) -> str:
+def feed_description(feed: Feed | Listing, site: Site) -> str:
     if feed.kind is FeedKind.TOPIC:
         return f"Articles about {feed.name}, from {site.title}"
     if feed.kind is FeedKind.PROVIDER:
         return f"Articles from {feed.name}, via {site.title}"
     return f"Every published article from {site.title}"
+
+
+def counted(total: int, shown: int) -> str:
+    """How many published articles a feed covers, and that it holds the newest of them."""
+    text = f"{total} article{'' if total == 1 else 's'}"
+    return text if total == shown else f"{text} · newest {shown} in the feed"
 
 
 def updated(feed: Feed) -> datetime:
@@ -124,14 +151,21 @@ def item_html(article: Article) -> str:
             f' {k}="{v}"' for k, v in (("width", lead.width), ("height", lead.height)) if v
         )
         parts.append(f'<p><img src="{esc(lead.url)}" alt="{esc(article.title)}"{size}></p>')
-    for paragraph in _PARAGRAPHS.split(article.summary.strip()):
-        lines = [esc(line.strip(), quote=False) for line in paragraph.split("\n") if line.strip()]
-        if lines:
-            parts.append(f"<p>{'<br>'.join(lines)}</p>")
+    parts.extend(paragraphs(article.summary))
     verb = "Watch" if article.video else "Read"
     name = esc(source_name(article), quote=False)
     parts.append(f'<p><a href="{esc(article.link)}">{verb} on {name}</a></p>')
     return "".join(parts)
+
+
+def paragraphs(text: str) -> list[str]:
+    """Plain text as escaped HTML paragraphs: blank lines part them, single breaks stay."""
+    out = []
+    for paragraph in _PARAGRAPHS.split(text.strip()):
+        lines = [html.escape(line.strip(), quote=False) for line in paragraph.split("\n")]
+        if any(lines):
+            out.append(f"<p>{'<br>'.join(line for line in lines if line)}</p>")
+    return out
 
 
 def feed_icon(feed: Feed, site: Site) -> str | None:

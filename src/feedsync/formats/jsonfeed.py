@@ -9,6 +9,7 @@ from datetime import datetime
 from feedsync.formats.common import (
     Format,
     Site,
+    alternate,
     feed_description,
     feed_icon,
     feed_title,
@@ -62,7 +63,7 @@ class JsonFeedWriter:
         document: dict[str, object] = {
             "version": VERSION,
             "title": feed_title(feed, site),
-            "home_page_url": feed.link or site.home_url,
+            "home_page_url": alternate(feed, site),
             "feed_url": url_for(site, feed.path + SUFFIX),
             "description": feed_description(feed, site),
             "authors": [{"name": site.title}],

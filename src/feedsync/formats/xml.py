@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from feedsync.formats.common import (
     Site,
+    alternate,
     feed_description,
     feed_icon,
     feed_id,
@@ -115,7 +116,7 @@ def generator(feed: Feed, site: Site, media_type: str, suffix: str, *, rss: bool
     fg.link(href=url_for(site, feed.path + suffix), rel="self", type=media_type)
     if site.hub:
         fg.link(href=site.hub, rel="hub")
-    fg.link(href=feed.link or site.home_url, rel="alternate", type="text/html")
+    fg.link(href=alternate(feed, site), rel="alternate", type="text/html")
     icon = feed_icon(feed, site)
     if icon:
         fg.icon(icon)  # Atom only
