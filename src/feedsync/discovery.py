@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from feedsync import formats as format_table
+from feedsync.formats import page
 from feedsync.formats.common import PAGE, Site, alternate, counted, feed_title, url_for
 from feedsync.model import OPML_FILE, STYLESHEET, FeedKind, Listing
 
@@ -101,25 +102,9 @@ def index_html(feeds: Iterable[Listing], site: Site, formats: Sequence[str]) -> 
     """A readable page listing every feed, with autodiscovery links for the main feeds."""
     everything, groups = _ordered(feeds)
     esc = html.escape
-    head = [
-        "<!DOCTYPE html>",
-        '<html lang="en">',
-        "<head>",
-        '<meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{esc(site.title)} — feeds</title>",
-    ]
-    if everything is not None:
-        for fmt in format_table.feeds(formats):
-            spec = format_table.get(fmt)
-            href = url_for(site, format_table.file_name(everything.path, fmt))
-            head.append(
-                f'<link rel="alternate" type="{spec.media_type}" title="{esc(site.title)}'
-                f' ({spec.label})" href="{esc(href)}">'
-            )
+    head = page.head(f"{site.title} — feeds", STYLESHEET, everything, site)
     head += [
         f'<link rel="outline" type="text/x-opml" title="All feeds (OPML)" href="{OPML_FILE}">',
-        f'<link rel="stylesheet" href="{STYLESHEET}">',
         "</head>",
         "<body>",
     ]

@@ -27,9 +27,35 @@ from feedsync.formats.common import (
     source_name,
     url_for,
 )
-from feedsync.model import INDEX_PAGE, STYLESHEET, Article, Feed, FeedKind
+from feedsync.model import INDEX_PAGE, STYLESHEET, Article, Feed, FeedKind, Listing
 
 MEDIA_TYPE = "text/html"
+
+
+def head(title: str, stylesheet: str, feed: Feed | Listing | None, site: Site) -> list[str]:
+    """The head every page of the site starts with (index.html too): its title, the shared
+    stylesheet and, for `feed`, an autodiscovery link per configured feed format."""
+    from feedsync import formats
+
+    esc = html.escape
+    lines = [
+        "<!DOCTYPE html>",
+        '<html lang="en">',
+        "<head>",
+        '<meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{esc(title)}</title>",
+        f'<link rel="stylesheet" href="{stylesheet}">',
+    ]
+    label = esc(feed_title(feed, site)) if feed is not None else ""
+    for fmt in formats.feeds(site.formats) if feed is not None else ():
+        spec = formats.get(fmt)
+        href = esc(url_for(site, feed.path + spec.suffix))  # type: ignore[union-attr]
+        lines.append(
+            f'<link rel="alternate" type="{spec.media_type}" title="{label} ({spec.label})"'
+            f' href="{href}">'
+        )
+    return lines
 
 
 class PageWriter:
@@ -70,29 +96,15 @@ class PageWriter:
         title = feed_title(feed, site)
         name = feed.path.rpartition("/")[2]  # the feed's files sit beside its page
         up = "../" * feed.path.count("/")
-        feeds = [f for f in site.formats if f != PAGE]
         from feedsync import formats
 
-        head = [
-            "<!DOCTYPE html>",
-            '<html lang="en">',
-            "<head>",
-            '<meta charset="utf-8">',
-            '<meta name="viewport" content="width=device-width, initial-scale=1">',
-            f"<title>{esc(title)}</title>",
-            f'<meta name="description" content="{esc(feed_description(feed, site))}">',
-            f'<link rel="stylesheet" href="{up}{STYLESHEET}">',
-        ]
-        for fmt in feeds:
-            spec = formats.get(fmt)
-            head.append(
-                f'<link rel="alternate" type="{spec.media_type}" title="{esc(title)}'
-                f' ({spec.label})" href="{esc(url_for(site, feed.path + spec.suffix))}">'
-            )
+        feeds = formats.feeds(site.formats)
+        lines = head(title, up + STYLESHEET, feed, site)
+        lines.append(f'<meta name="description" content="{esc(feed_description(feed, site))}">')
         icon = feed_icon(feed, site)
         if icon:
-            head.append(f'<link rel="icon" href="{esc(icon)}">')
-        head += ["</head>", '<body class="page">']
+            lines.append(f'<link rel="icon" href="{esc(icon)}">')
+        lines += ["</head>", '<body class="page">']
 
         heading = feed.name if feed.kind is not FeedKind.ALL else site.title
         body = [
@@ -131,13 +143,8 @@ class PageWriter:
                 )
             body += ["</ul>", "</section>"]
         body += ['<section class="items">', "<h2>Newest articles</h2>"]
-        if entries:
-            body.append("<ol>")
-            lines = ["\n".join(head + body).encode("utf-8"), b"\n", b"\n".join(entries)]
-            tail = ["", "</ol>"]
-        else:
-            lines = ["\n".join(head + body).encode("utf-8")]
-            tail = ["", "<p>Nothing published yet.</p>"]
+        body.append("<ol>" if entries else "<p>Nothing published yet.</p>")
+        tail = ["</ol>"] if entries else []
         tail += [
             "</section>",
             f'<footer><a href="{esc(site.home_url)}">{esc(site.title)}</a></footer>',
@@ -145,7 +152,11 @@ class PageWriter:
             "</html>",
             "",
         ]
-        return b"".join((*lines, "\n".join(tail).encode("utf-8")))
+        # The entries are bytes already: the page is its text around them.
+        middle = b"\n" + b"\n".join(entries) if entries else b""
+        return b"\n".join(
+            ("\n".join(lines + body).encode("utf-8") + middle, "\n".join(tail).encode("utf-8"))
+        )
 
 
 # Not a feed; its entries are a few string joins, cheaper to make than to store.
