@@ -6,7 +6,8 @@
 Scenarios per size, each repeated (best and median of --repeat), wall time and peak RSS:
 - floor:    a minimal Python process that reads every file and parses its front matter with
             PyYAML's C loader: the cost no Python implementation can avoid;
-- cold:     `feedsync generate` into an empty output folder with no cache (all three formats);
+- cold:     `feedsync generate` into an empty output folder with no cache (defaults: every
+            format and the feed pages);
 - cold rss: the same with `formats: [rss]`, the like-for-like comparison with Hugo;
 - no-op:    `feedsync generate` again, nothing changed (the cache from the cold run);
 - one edit: one article retitled, then the command again;

@@ -174,6 +174,24 @@ def test_every_output_file_parses_cleanly(output: Output) -> None:
         assert not feed.bozo, f"{rel}: {feed.get('bozo_exception')!r}"
 
 
+def test_every_feed_page_parses_without_an_error_and_shows_its_feeds_items(
+    output: Output,
+) -> None:
+    """The real site's odd titles and excerpts, in every feed's page, read by html5lib strictly."""
+    import html5lib
+    import lxml.html
+
+    strict = html5lib.HTMLParser(strict=True, namespaceHTMLElements=False)
+    for rel, feed in output.parsed.items():
+        if not rel.endswith(".atom"):
+            continue
+        data = (output.folder / rel).with_suffix(".html").read_bytes()
+        strict.parse(data)
+        page = lxml.html.document_fromstring(data)
+        shown = [a.text_content() for a in page.xpath("//li[@class='item']//h3/a")]
+        assert shown == [e.title for e in feed.entries], rel
+
+
 @pytest.mark.parametrize("suffix", [".rss", ".atom"])
 def test_all_feed_holds_exactly_the_published_articles_newest_first(
     output: Output, expected: Expected, suffix: str
