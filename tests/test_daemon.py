@@ -523,3 +523,31 @@ def test_the_served_address_that_base_url_does_not_name_is_warned_about(
         thread.join(10)
     warned = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
     assert any("but base_url is https://feeds.example.org/" in m for m in warned)
+
+
+def test_a_reload_with_new_feed_settings_changes_only_the_feeds_they_name(
+    tmp_path, start, write_article
+):
+    content, out = tmp_path / "in", tmp_path / "out"
+    write_article(content, "a.md", title="A", topics=["AI"], provider="Acme")
+    write_article(content, "b.md", title="B", topics=["Misc"], provider="Acme")
+    settings = {"content_dir": content, "output_dir": out, "debounce_ms": 50}
+    answers = [
+        config.load(
+            None,
+            {
+                **settings,
+                "topic_feeds": {"exclude": ["misc"]},
+                "custom_feeds": {"mine": {"title": "Mine", "topics": ["AI", "Misc"]}},
+            },
+        )
+    ]
+    daemon = start(reload=lambda: answers.pop(0))
+    kept = {p: p.stat().st_mtime_ns for p in (out / "topics").glob("ai.*")}
+    assert kept and (out / "topics/misc.atom").exists()
+    daemon.request_reload()  # what SIGHUP does (test_sighup_reloads_the_configuration_file)
+    wait_until(lambda: (out / "custom/mine.atom").exists(), 5, "the custom feed")
+    wait_until(lambda: not (out / "topics/misc.atom").exists(), 5, "misc to go")
+    assert titles(out / "custom/mine.atom") == ["B", "A"]
+    assert {p: p.stat().st_mtime_ns for p in kept} == kept
+    assert "Mine" in (out / "feeds.opml").read_text(encoding="utf-8")

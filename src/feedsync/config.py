@@ -6,13 +6,14 @@ import dataclasses
 import hashlib
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 from urllib.parse import urlsplit
 
 import yaml
 
+from feedsync import feedset
 from feedsync.errors import FeedsyncError
 from feedsync.formats import FORMATS
 
@@ -48,6 +49,14 @@ class Config:
     cache: bool = True
     cache_file: Path | None = None  # None: under $XDG_CACHE_HOME (or ~/.cache)/feedsync/
     log_format: str = "text"
+    topic_feeds: feedset.Rules = field(default_factory=feedset.Rules)
+    provider_feeds: feedset.Rules = field(default_factory=feedset.Rules)
+    custom_feeds: tuple[feedset.Custom, ...] = ()
+
+    @property
+    def feeds(self) -> feedset.FeedSet:
+        """Which feeds exist and what they are called (feedset)."""
+        return feedset.FeedSet(self.topic_feeds, self.provider_feeds, self.custom_feeds)
 
     @property
     def status_path(self) -> Path:
@@ -108,7 +117,11 @@ def _check(raw: Mapping[str, Any], errors: list[str]) -> dict[str, Any]:
     for key, value in raw.items():
         if key not in known:
             continue
-        if key in ("status_file", "cache_file") and value is None:
+        if key in feedset.SETTINGS:
+            values[key] = feedset.rules(key, value, errors)
+        elif key == "custom_feeds":
+            values[key] = feedset.customs(value, errors)
+        elif key in ("status_file", "cache_file") and value is None:
             values[key] = None
         elif key == "cache":
             if isinstance(value, bool):

@@ -21,7 +21,12 @@ from feedsync.model import OPML_FILE, STYLESHEET, FeedKind, Listing
 if TYPE_CHECKING:
     from lxml import etree
 
-SECTIONS = ((FeedKind.TOPIC, "Topics"), (FeedKind.PROVIDER, "Providers"))
+# After the feed of everything; the operator's own feeds only when there are any.
+SECTIONS = (
+    (FeedKind.CUSTOM, "Collections"),
+    (FeedKind.TOPIC, "Topics"),
+    (FeedKind.PROVIDER, "Providers"),
+)
 # The look of index.html and of every feed page: one file, linked (a strict CSP forbids
 # inline style), written with the listings.
 STYLESHEET_CSS = """
@@ -68,7 +73,7 @@ def _ordered(feeds: Iterable[Listing]) -> tuple[Listing | None, dict[FeedKind, l
         else:
             groups[feed.kind].append(feed)
     for members in groups.values():
-        members.sort(key=lambda f: (f.name.casefold(), f.path))
+        members.sort(key=lambda f: (f.shown_name.casefold(), f.path))
     return everything, groups
 
 
@@ -123,12 +128,14 @@ def index_html(feeds: Iterable[Listing], site: Site, formats: Sequence[str]) -> 
         ]
     for kind, heading in SECTIONS:
         members = groups[kind]
+        if not members and kind is FeedKind.CUSTOM:
+            continue
         body += [f"<h2>{heading} ({len(members)})</h2>"]
         if not members:
             body += ["<p>None yet.</p>"]
             continue
         body += ["<table>", _COLUMNS]
-        body += [_row(feed, feed.name, tuple(formats)) for feed in members]
+        body += [_row(feed, feed.shown_name, tuple(formats)) for feed in members]
         body += ["</table>"]
     body += ["</body>", "</html>", ""]
     return "\n".join(head + body).encode("utf-8")
@@ -172,5 +179,5 @@ def opml(feeds: Iterable[Listing], site: Site, formats: Sequence[str]) -> bytes:
         if groups[kind]:
             folder = etree.SubElement(body, "outline", text=heading, title=heading)
             for feed in groups[kind]:
-                outline(folder, feed, feed.name)
+                outline(folder, feed, feed.shown_name)
     return etree.tostring(root, pretty_print=True, encoding="UTF-8", xml_declaration=True)

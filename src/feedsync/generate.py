@@ -29,6 +29,7 @@ from feedsync import formats, outputs, scan, select, store
 from feedsync.changes import Changes, Interrupted, Progress
 from feedsync.config import Config
 from feedsync.errors import OutputError
+from feedsync.feedset import FeedSet
 from feedsync.loading import site_of
 from feedsync.membership import ALL, Ref
 from feedsync.model import (
@@ -152,12 +153,18 @@ def _run(
 
     # outputs: which feeds may have changed, which exist, where their files go
     written_feeds = index.feeds()
+    feeds = cfg.feeds
     dirty = set(work.dirty)
-    if fresh:
-        dirty |= index.refs() | set(written_feeds) | {ALL}
+    replan = fresh or index.meta("feedset") != feeds.digest  # the feed settings changed
+    if replan:
+        dirty |= index.refs() | set(written_feeds) | {ALL} | feeds.customs_of(index.refs())
     else:
         dirty |= index.due_between(last_now, now)  # type: ignore[arg-type]
-    paths, moved = _feed_paths(index, written_feeds, now, fresh, dirty)
+    dirty |= feeds.customs_of(dirty)
+    if full and (warnings := feeds.unknown(_keys(index.refs()))):
+        for warning in warnings:
+            log.warning("warning: %s (check its spelling)", warning)
+    paths, moved = _feed_paths(index, feeds, written_feeds, now, fresh, replan, dirty)
     dirty |= moved
     on_disk: dict[str, Stamp] = {}
     force: set[Ref] = set()  # feeds whose files were changed or removed behind our back
@@ -179,11 +186,12 @@ def _run(
     plans = {
         ref: select.plan(
             ref,
-            index.name(ref),
+            index.name(ref) if ref[0] is not FeedKind.CUSTOM else "",
             paths[ref],
-            select.shown(index.members(ref), now, cfg.max_items),
+            select.shown(index.union_members(feeds.parts(ref)), now, cfg.max_items),
             index.topic_name,
-            index.published_count(ref, now),
+            index.union_count(feeds.parts(ref), now),
+            feeds.titling(ref),
         )
         for ref in dirty
         if ref in paths
@@ -233,6 +241,7 @@ def _run(
         for relative in removed:
             files_log.info("removed %s", relative, extra={"path": relative})
         index.set_meta("last_now", now.isoformat())
+        index.set_meta("feedset", feeds.digest)
 
     published, scheduled = index.counts(now)
     due = index.next_due(now)
@@ -296,28 +305,57 @@ def _listings(cfg: Config, listings: list[Listing], output: Output) -> None:
 
 
 def _feed_paths(
-    index: Index, written: Mapping[Ref, Written], now: datetime, fresh: bool, dirty: set[Ref]
+    index: Index,
+    feeds: FeedSet,
+    written: Mapping[Ref, Written],
+    now: datetime,
+    fresh: bool,
+    replan: bool,
+    dirty: set[Ref],
 ) -> tuple[dict[Ref, str], set[Ref]]:
     """Every feed that exists at `now` and its path, and the feeds whose path changed.
 
-    A fresh index asks the store which feeds have something to show; otherwise only the
-    dirty feeds can have appeared or gone, and slugs stay as written unless the set changed.
+    A feed exists when it has something to show and the feed settings let it (`feedset`).
+    A fresh index or new settings ask about every feed; otherwise only the dirty feeds can
+    have appeared or gone, and slugs stay as written unless the set changed.
     """
     before = {ref: w.path for ref, w in written.items()}
-    if fresh:
-        return outputs.reassign(before, index.existing(now), always=True)
     keys: dict[FeedKind, set[str]] = {kind: set() for kind in outputs.FOLDERS}
-    for kind, key in written:
-        if kind is not FeedKind.ALL:
-            keys[kind].add(key)
-    for kind, key in dirty:
-        if kind is FeedKind.ALL:
+    candidates: set[Ref] = set(dirty)
+    if replan:
+        visible = index.existing(now)
+        candidates = {(kind, key) for kind, found in visible.items() for key in found}
+        candidates |= {(FeedKind.CUSTOM, c.slug) for c in feeds.custom}
+    else:
+        for kind, key in written:
+            if kind is not FeedKind.ALL:
+                keys[kind].add(key)
+    for ref in candidates:
+        if ref[0] is FeedKind.ALL:
             continue
-        if index.has_visible((kind, key), now):
-            keys[kind].add(key)
+        if _exists(index, feeds, ref, now):
+            keys[ref[0]].add(ref[1])
         else:
-            keys[kind].discard(key)
-    return outputs.reassign(before, keys)
+            keys[ref[0]].discard(ref[1])
+    return outputs.reassign(before, keys, always=fresh)
+
+
+def _exists(index: Index, feeds: FeedSet, ref: Ref, now: datetime) -> bool:
+    """Does this feed have something to show at `now`, and do the settings want it?"""
+    if ref[0] is FeedKind.CUSTOM:
+        return index.union_count(feeds.parts(ref), now) > 0
+    least = feeds.rules(ref[0]).min_articles
+    if least <= 1:
+        return feeds.qualifies(ref, 1) and index.has_visible(ref, now)
+    return feeds.qualifies(ref, index.published_count(ref, now))
+
+
+def _keys(refs: Iterable[Ref]) -> dict[FeedKind, set[str]]:
+    """Feed keys by kind: what the content has, for the settings' typo warnings."""
+    found: dict[FeedKind, set[str]] = {}
+    for kind, key in refs:
+        found.setdefault(kind, set()).add(key)
+    return found
 
 
 def _log(cfg: Config, problems: Iterable[Problem], fixed: Iterable[str]) -> None:

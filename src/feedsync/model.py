@@ -70,6 +70,7 @@ class FeedKind(str, Enum):
     ALL = "all"
     TOPIC = "topic"
     PROVIDER = "provider"
+    CUSTOM = "custom"  # the operator's own (custom_feeds): a union of topics and providers
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +85,9 @@ class Feed:
     link: str | None = None
     labels: tuple[tuple[str, str], ...] = ()  # topic key -> the name its feed uses
     total: int | None = None  # published articles it covers (None: those it shows)
+    title: str | None = None  # the operator's title, used as written (else name + site)
+    description: str | None = None  # the operator's description
+    icon: str | None = None  # the operator's icon URL
 
     @property
     def covers(self) -> int:
@@ -107,6 +111,12 @@ class Listing:
     newest: datetime | None  # the newest item's publication time
     updated: datetime | None  # the latest item update
     total: int  # published articles the feed covers; it holds the newest `count`
+    title: str | None = None  # the operator's title for it, if any
+
+    @property
+    def shown_name(self) -> str:
+        """What the listings call it: the operator's title, else its name."""
+        return self.title or self.name
 
     @classmethod
     def of(cls, feed: Feed, total: int | None = None) -> Listing:
@@ -121,6 +131,7 @@ class Listing:
             articles[0].published_at if articles else None,
             max(a.updated_at for a in articles) if articles else None,
             feed.covers if total is None else total,
+            feed.title,
         )
 
 

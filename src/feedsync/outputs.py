@@ -20,7 +20,7 @@ from feedsync.scan import Stamp, stamp_of
 
 log = logging.getLogger(__name__)
 
-FOLDERS = {FeedKind.TOPIC: "topics", FeedKind.PROVIDER: "providers"}
+FOLDERS = {FeedKind.TOPIC: "topics", FeedKind.PROVIDER: "providers", FeedKind.CUSTOM: "custom"}
 MANAGED_FOLDERS = ("", *FOLDERS.values())  # the output's top folder and the feed folders
 LISTINGS = (STYLESHEET, INDEX_PAGE, OPML_FILE)  # written after the feeds they link to
 

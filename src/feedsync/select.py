@@ -15,6 +15,7 @@ from datetime import datetime
 from itertools import islice
 from typing import NamedTuple
 
+from feedsync.feedset import Titling
 from feedsync.membership import ALL, Ref
 from feedsync.model import Article, Feed, FeedKind
 
@@ -64,6 +65,9 @@ class Plan:
     link: str | None
     labels: tuple[tuple[str, str], ...]
     total: int  # published members at `now`, shown or not: what the listings tell
+    title: str | None = None  # what the operator calls it (feedset.Titling)
+    description: str | None = None
+    icon: str | None = None
 
     @property
     def fingerprint(self) -> bytes:
@@ -79,6 +83,9 @@ class Plan:
                     self.link,
                     self.labels,
                     self.total,
+                    self.title,
+                    self.description,
+                    self.icon,
                 )
             ).encode("utf-8", "surrogatepass")
         )
@@ -94,6 +101,7 @@ def plan(
     members: Sequence[Member],
     topic_name: Callable[[str], str],
     total: int | None = None,
+    titling: Titling | None = None,
 ) -> Plan:
     """A feed from what it shows: a provider feed links to its provider's site, and every
     item's categories are named as the topics' own feeds name them (`topic_name(key)`)."""
@@ -111,6 +119,9 @@ def plan(
         link=link,
         labels=tuple(sorted((k, topic_name(k)) for k in topics)),
         total=len(members) if total is None else total,
+        title=titling.title if titling else None,
+        description=titling.description if titling else None,
+        icon=titling.icon if titling else None,
     )
 
 
@@ -125,4 +136,7 @@ def materialise(p: Plan, article: Callable[[str], Article]) -> Feed:
         link=p.link,
         labels=p.labels,
         total=p.total,
+        title=p.title,
+        description=p.description,
+        icon=p.icon,
     )

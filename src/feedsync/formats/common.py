@@ -91,10 +91,17 @@ def feed_id(feed: Feed) -> str:
 
 
 def feed_title(feed: Feed | Listing, site: Site) -> str:
+    """The operator's title as written, else the feed's name with the site's."""
+    if feed.title:
+        return feed.title
     return site.title if feed.kind is FeedKind.ALL else f"{feed.name} — {site.title}"
 
 
-def feed_description(feed: Feed | Listing, site: Site) -> str:
+def feed_description(feed: Feed, site: Site) -> str:
+    if feed.description:
+        return feed.description
+    if feed.kind is FeedKind.CUSTOM:
+        return f"{feed.title or feed.name}, from {site.title}"
     if feed.kind is FeedKind.TOPIC:
         return f"Articles about {feed.name}, from {site.title}"
     if feed.kind is FeedKind.PROVIDER:
@@ -170,7 +177,10 @@ def paragraphs(text: str) -> list[str]:
 
 def feed_icon(feed: Feed, site: Site) -> str | None:
     """A provider feed's logo: the one most of its items' providers carry (ties: the first URL
-    in order), so the bytes do not flip; other feeds, and providers without one, the site's."""
+    in order), so the bytes do not flip; other feeds, and providers without one, the site's.
+    An icon the operator set for the feed comes first."""
+    if feed.icon:
+        return feed.icon
     if feed.kind is FeedKind.PROVIDER:
         logos = Counter(
             a.provider.logo.url for a in feed.articles if a.provider and a.provider.logo

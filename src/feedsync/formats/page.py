@@ -106,7 +106,9 @@ class PageWriter:
             lines.append(f'<link rel="icon" href="{esc(icon)}">')
         lines += ["</head>", '<body class="page">']
 
-        heading = feed.name if feed.kind is not FeedKind.ALL else site.title
+        heading = feed.title or (feed.name if feed.kind is not FeedKind.ALL else site.title)
+        lead = feed_description(feed, site)
+        lead += "" if lead.endswith((".", "!", "?", "…")) else "."
         body = [
             f'<p class="crumbs"><a href="{up}{INDEX_PAGE}">{esc(site.title)}: all feeds</a></p>',
             "<header>",
@@ -115,7 +117,7 @@ class PageWriter:
             body.append(f'<img class="logo" src="{esc(icon)}" alt="" width="48" height="48">')
         body += [
             f"<h1>{esc(heading, quote=False)}</h1>",
-            f'<p class="lead">{esc(feed_description(feed, site), quote=False)}.</p>',
+            f'<p class="lead">{esc(lead, quote=False)}</p>',
             f'<p class="c">{counted(feed.covers, len(feed.articles))}.</p>',
         ]
         if feed.link:

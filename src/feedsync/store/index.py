@@ -18,7 +18,7 @@ from __future__ import annotations
 import marshal
 import sqlite3
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -324,6 +324,34 @@ class Index:
         )
         for rank, id_, source, digest, domain, topics in rows:
             yield Member(rank, id_, source, digest, domain, marshal.loads(topics))
+
+    def union_members(self, refs: Sequence[Ref]) -> Iterator[Member]:
+        """The members of several feeds, each article once, in `select.order_key` order: what
+        a custom feed holds."""
+        if len(refs) == 1:
+            yield from self.members(refs[0])
+            return
+        marks = ",".join("?" * len(refs))
+        rows = self.db.execute(
+            "SELECT DISTINCT m.rank, m.id, m.source, f.digest, f.domain, f.topics FROM members m"
+            f" JOIN files f ON f.source = m.source WHERE m.ref IN ({marks}) ORDER BY m.rank, m.id",
+            [ref_text(r) for r in refs],
+        )
+        for rank, id_, source, digest, domain, topics in rows:
+            yield Member(rank, id_, source, digest, domain, marshal.loads(topics))
+
+    def union_count(self, refs: Sequence[Ref], now: datetime) -> int:
+        """How many articles of several feeds (each once) are out at `now`."""
+        if len(refs) == 1:
+            return self.published_count(refs[0], now)
+        if not refs:
+            return 0
+        marks = ",".join("?" * len(refs))
+        (n,) = self.db.execute(
+            f"SELECT count(DISTINCT source) FROM members WHERE ref IN ({marks}) AND rank>=?",
+            (*(ref_text(r) for r in refs), select.bound(now)),
+        ).fetchone()
+        return int(n)
 
     def published_count(self, ref: Ref, now: datetime) -> int:
         """How many members the feed has whose time has come (`select.bound`), capped or not."""
