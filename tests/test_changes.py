@@ -16,7 +16,10 @@ PROVIDERS = ["Acme", "ACME", "Beta", "Gamma"]
 
 
 def cfg(content: Path, out: Path, **settings):
-    return config.load(None, {"content_dir": content, "output_dir": out, **settings})
+    """Tombstones off: these runs are compared with a fresh run, which has no history of what
+    left (tombstones are history by design: tests/test_tombstones.py)."""
+    base = {"content_dir": content, "output_dir": out, "tombstone_days": 0}
+    return config.load(None, {**base, **settings})
 
 
 def fresh(content: Path, tmp: Path, now) -> dict[str, bytes]:

@@ -49,6 +49,7 @@ class Config:
     cache: bool = True
     cache_file: Path | None = None  # None: under $XDG_CACHE_HOME (or ~/.cache)/feedsync/
     log_format: str = "text"
+    tombstone_days: int = 30  # how long a feed announces an article that left it (0: never)
     topic_feeds: feedset.Rules = field(default_factory=feedset.Rules)
     provider_feeds: feedset.Rules = field(default_factory=feedset.Rules)
     custom_feeds: tuple[feedset.Custom, ...] = ()
@@ -191,6 +192,11 @@ def _check(raw: Mapping[str, Any], errors: list[str]) -> dict[str, Any]:
                 values[key] = value
             else:
                 errors.append(f"{key}: expected milliseconds between 0 and 60000, got {value!r}")
+        elif key == "tombstone_days":
+            if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 36500:
+                values[key] = value
+            else:
+                errors.append(f"{key}: expected a whole number of days (0 for none), got {value!r}")
         elif key in (
             "max_items",
             "max_file_bytes",

@@ -25,7 +25,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from feedsync import formats, outputs, scan, select, store
+from feedsync import formats, outputs, scan, select, store, tombstones
 from feedsync.changes import Changes, Interrupted, Progress
 from feedsync.config import Config
 from feedsync.errors import OutputError
@@ -139,6 +139,7 @@ def _run(
     # changes: what the content folder holds now, into the store
     index.bulk = fresh
     index.fixed.clear()
+    index.left.clear()
     work = Changes(cfg, index, lambda: state.renderer_for(cfg), cancel)
     if changed is None:
         work.reconcile(progress, parallel, relink)
@@ -154,12 +155,18 @@ def _run(
     # outputs: which feeds may have changed, which exist, where their files go
     written_feeds = index.feeds()
     feeds = cfg.feeds
+    lifetime = cfg.tombstone_days * tombstones.DAY
     dirty = set(work.dirty)
-    replan = fresh or index.meta("feedset") != feeds.digest  # the feed settings changed
+    settings = f"{feeds.digest} {cfg.tombstone_days}"
+    replan = fresh or index.meta("feedset") != settings  # the feed settings changed
     if replan:
         dirty |= index.refs() | set(written_feeds) | {ALL} | feeds.customs_of(index.refs())
     else:
-        dirty |= index.due_between(last_now, now)  # type: ignore[arg-type]
+        assert last_now is not None
+        dirty |= index.due_between(last_now, now)
+        dirty |= index.expiring(last_now.timestamp(), now.timestamp(), lifetime)
+    if write and last_now is not None and lifetime:
+        _bury(index, feeds, tombstones.departed(index.left, last_now, now), now)
     dirty |= feeds.customs_of(dirty)
     if full and (warnings := feeds.unknown(_keys(index.refs()))):
         for warning in warnings:
@@ -192,6 +199,7 @@ def _run(
             index.topic_name,
             index.union_count(feeds.parts(ref), now),
             feeds.titling(ref),
+            _stones(index, feeds, ref, now, lifetime, write),
         )
         for ref in dirty
         if ref in paths
@@ -241,10 +249,17 @@ def _run(
         for relative in removed:
             files_log.info("removed %s", relative, extra={"path": relative})
         index.set_meta("last_now", now.isoformat())
-        index.set_meta("feedset", feeds.digest)
+        index.set_meta("feedset", settings)
 
     published, scheduled = index.counts(now)
-    due = index.next_due(now)
+    due = min(
+        (
+            t
+            for t in (index.next_due(now), index.next_expiry(now.timestamp(), lifetime))
+            if t is not None
+        ),
+        default=None,
+    )
     return Report(
         files_read=work.read,
         articles=index.article_count,
@@ -338,6 +353,32 @@ def _feed_paths(
         else:
             keys[ref[0]].discard(ref[1])
     return outputs.reassign(before, keys, always=fresh)
+
+
+def _bury(index: Index, feeds: FeedSet, gone: list[tuple[Ref, str]], now: datetime) -> None:
+    """Tombstones for the articles that left feeds: in the feed they left, unless the id is
+    still out there (another file holds it now), and in the custom feeds that lost it too."""
+    since = float(int(now.timestamp()))  # whole seconds: `when` is written in them
+    for ref, id_ in gone:
+        if index.visible_ids([ref], [id_], now):
+            continue
+        index.add_tombstone(ref, id_, since)
+        for custom in feeds.customs_of([ref]):
+            if not index.visible_ids(feeds.parts(custom), [id_], now):
+                index.add_tombstone(custom, id_, since)
+
+
+def _stones(
+    index: Index, feeds: FeedSet, ref: Ref, now: datetime, lifetime: float, write: bool
+) -> tuple[tuple[str, float], ...]:
+    """The feed's tombstones at `now`; those whose article is back are forgotten."""
+    if not lifetime:
+        return ()
+    stones = index.tombstones(ref, now.timestamp() - lifetime)
+    back = index.visible_ids(feeds.parts(ref), [i for i, _ in stones], now)
+    if back and write:
+        index.drop_tombstones(ref, sorted(back))
+    return tombstones.shown(stones, back)
 
 
 def _exists(index: Index, feeds: FeedSet, ref: Ref, now: datetime) -> bool:

@@ -88,6 +88,7 @@ class Feed:
     title: str | None = None  # the operator's title, used as written (else name + site)
     description: str | None = None  # the operator's description
     icon: str | None = None  # the operator's icon URL
+    tombstones: tuple[tuple[str, datetime], ...] = ()  # (id, when) of articles that left it
 
     @property
     def covers(self) -> int:

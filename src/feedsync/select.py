@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from itertools import islice
 from typing import NamedTuple
 
@@ -68,6 +68,7 @@ class Plan:
     title: str | None = None  # what the operator calls it (feedset.Titling)
     description: str | None = None
     icon: str | None = None
+    tombstones: tuple[tuple[str, float], ...] = ()  # (id, since): articles that left it
 
     @property
     def fingerprint(self) -> bytes:
@@ -86,6 +87,7 @@ class Plan:
                     self.title,
                     self.description,
                     self.icon,
+                    self.tombstones,
                 )
             ).encode("utf-8", "surrogatepass")
         )
@@ -102,6 +104,7 @@ def plan(
     topic_name: Callable[[str], str],
     total: int | None = None,
     titling: Titling | None = None,
+    tombstones: tuple[tuple[str, float], ...] = (),
 ) -> Plan:
     """A feed from what it shows: a provider feed links to its provider's site, and every
     item's categories are named as the topics' own feeds name them (`topic_name(key)`)."""
@@ -122,6 +125,7 @@ def plan(
         title=titling.title if titling else None,
         description=titling.description if titling else None,
         icon=titling.icon if titling else None,
+        tombstones=tombstones,
     )
 
 
@@ -139,4 +143,7 @@ def materialise(p: Plan, article: Callable[[str], Article]) -> Feed:
         title=p.title,
         description=p.description,
         icon=p.icon,
+        tombstones=tuple(
+            (id_, datetime.fromtimestamp(since, timezone.utc)) for id_, since in p.tombstones
+        ),
     )

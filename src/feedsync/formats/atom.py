@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from html import escape
 from typing import Any
 
 from feedsync.formats.common import Format
 from feedsync.formats.xml import XmlWriter, generator
 from feedsync.model import Feed
+
+TOMBSTONES = "http://purl.org/atompub/tombstones/1.0"  # RFC 6721
 
 MEDIA_TYPE = "application/atom+xml"
 SUFFIX = ".atom"
@@ -20,6 +24,20 @@ class AtomWriter(XmlWriter):
         fg = generator(feed, self.site, MEDIA_TYPE, SUFFIX, rss=False)
         data: bytes = fg.atom_str(pretty=True, encoding="UTF-8", xml_declaration=True)
         return data
+
+    def document(self, feed: Feed, entries: Sequence[bytes]) -> bytes:
+        """The feed with its tombstones (RFC 6721) before the first entry: the RFC 4287
+        schema takes foreign elements among the feed's metadata, not after its entries."""
+        if not feed.tombstones:
+            return super().document(feed, entries)
+        before, after = self.split(self.head(feed))
+        stones = [
+            self.indent
+            + f'<at:deleted-entry xmlns:at="{TOMBSTONES}" ref="{escape(id_)}"'
+            f' when="{when.isoformat().replace("+00:00", "Z")}"/>\n'.encode()
+            for id_, when in feed.tombstones
+        ]
+        return b"".join((before, *stones, *entries, after))
 
     def element(self, fe: Any) -> Any:
         entry = fe.atom_entry()

@@ -115,9 +115,11 @@ def counted(total: int, shown: int) -> str:
     return text if total == shown else f"{text} · newest {shown} in the feed"
 
 
-def updated(feed: Feed) -> datetime:
-    """The newest item's time, never the clock."""
-    return max((a.updated_at for a in feed.articles), default=EMPTY_FEED_DATE)
+def updated(feed: Feed, tombstones: bool = False) -> datetime:
+    """The newest item's time, never the clock; with `tombstones` (Atom, the one format that
+    carries them), also the newest tombstone's: a removal is news there."""
+    stones = (when for _, when in feed.tombstones) if tombstones else ()
+    return max((*(a.updated_at for a in feed.articles), *stones), default=EMPTY_FEED_DATE)
 
 
 _IMAGE_TYPES = {

@@ -122,7 +122,7 @@ def generator(feed: Feed, site: Site, media_type: str, suffix: str, *, rss: bool
         fg.icon(icon)  # Atom only
         fg.logo(icon)  # Atom logo, and RSS image (url, with the channel's title and link)
     fg.generator("feedsync")
-    fg.updated(updated(feed))
+    fg.updated(updated(feed, tombstones=not rss))
     return fg
 
 

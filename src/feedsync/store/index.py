@@ -60,6 +60,9 @@ class Index:
         self._published: int | None = None  # rows of the feed of everything
         self.fixed: list[str] = []  # files in error that this run read back without errors
         self.reread: set[str] = set()  # files whose id changed hands: `Changes.settle` reads them
+        # (feed, id, rank before, rank now or None) of every member row a change took away or
+        # moved in time: what `tombstones.departed` turns into tombstones.
+        self.left: list[tuple[Ref, str, float, float | None]] = []
 
     # -- transactions ------------------------------------------------------------------------
 
@@ -261,11 +264,20 @@ class Index:
     def _replace(self, source: str, had_article: bool, new: Row | None) -> set[Ref]:
         db = self.db
         self._articles.pop(source, None)
-        old_rows = (
-            db.execute("SELECT ref, spelling FROM members WHERE source=?", (source,)).fetchall()
+        placed = (
+            db.execute(
+                "SELECT ref, spelling, id, rank FROM members WHERE source=?", (source,)
+            ).fetchall()
             if had_article
             else []
         )
+        old_rows = [(r, s) for r, s, _, _ in placed]
+        if not self.bulk:
+            after = {(r, new.id): new.rank for r, _ in new.refs} if new is not None else {}
+            for r, _, id_, rank in placed:
+                now_rank = after.get((r, id_))
+                if now_rank != rank:
+                    self.left.append((ref_of(r), id_, rank, now_rank))
         old_refs = [r for r, _ in old_rows]
         new_refs = [r for r, _ in new.refs] if new is not None else []
         topics = {r for r in (*old_refs, *new_refs) if r.startswith("topic:")}
@@ -448,6 +460,60 @@ class Index:
             )
         }
 
+    # -- tombstones --------------------------------------------------------------------------
+
+    def add_tombstone(self, ref: Ref, id: str, since: float) -> None:
+        """`id` left `ref` at `since`; an earlier tombstone for it keeps its time."""
+        self.db.execute(
+            "INSERT OR IGNORE INTO tombstones VALUES (?, ?, ?)", (ref_text(ref), id, since)
+        )
+
+    def tombstones(self, ref: Ref, after: float) -> list[tuple[str, float]]:
+        """The feed's tombstones younger than `after`, as (id, since)."""
+        return self.db.execute(
+            "SELECT id, since FROM tombstones WHERE ref=? AND since>?", (ref_text(ref), after)
+        ).fetchall()
+
+    def drop_tombstones(self, ref: Ref, ids: Sequence[str] | None = None) -> None:
+        """Forget these tombstones of the feed (their articles came back), or all of them."""
+        if ids is None:
+            self.db.execute("DELETE FROM tombstones WHERE ref=?", (ref_text(ref),))
+        else:
+            self.db.executemany(
+                "DELETE FROM tombstones WHERE ref=? AND id=?", [(ref_text(ref), i) for i in ids]
+            )
+
+    def visible_ids(self, refs: Sequence[Ref], ids: Sequence[str], now: datetime) -> set[str]:
+        """Which of `ids` are out in any of these feeds at `now`."""
+        if not refs or not ids:
+            return set()
+        feeds = ",".join("?" * len(refs))
+        wanted = ",".join("?" * len(ids))
+        return {
+            id_
+            for (id_,) in self.db.execute(
+                f"SELECT DISTINCT id FROM members WHERE ref IN ({feeds}) AND id IN ({wanted})"
+                " AND rank>=?",
+                (*(ref_text(r) for r in refs), *ids, select.bound(now)),
+            )
+        }
+
+    def expiring(self, lo: float, hi: float, lifetime: float) -> set[Ref]:
+        """Feeds with a tombstone whose time runs out in (lo, hi]: their bytes change then."""
+        return {
+            ref_of(r)
+            for (r,) in self.db.execute(
+                "SELECT DISTINCT ref FROM tombstones WHERE since+?>? AND since+?<=?",
+                (lifetime, lo, lifetime, hi),
+            )
+        }
+
+    def next_expiry(self, now: float, lifetime: float) -> float | None:
+        (when,) = self.db.execute(
+            "SELECT min(since) + ? FROM tombstones WHERE since+?>?", (lifetime, lifetime, now)
+        ).fetchone()
+        return float(when) if when is not None else None
+
     # -- what was written --------------------------------------------------------------------
 
     def feeds(self) -> dict[Ref, Written]:
@@ -473,6 +539,7 @@ class Index:
 
     def drop_feed(self, ref: Ref) -> None:
         self.db.execute("DELETE FROM feeds WHERE ref=?", (ref_text(ref),))
+        self.drop_tombstones(ref)  # a feed that is gone announces nothing
         if self._feeds is not None:
             self._feeds.pop(ref, None)
 

@@ -20,7 +20,7 @@ from feedsync.config import Config
 
 log = logging.getLogger(__name__)
 
-SCHEMA = 11
+SCHEMA = 12
 LOCK_WAIT_SECONDS = 5.0  # how long a run waits for another feedsync before going it alone
 
 _TABLES = """
@@ -67,6 +67,12 @@ CREATE TABLE IF NOT EXISTS feeds (     -- every feed that exists, as last writte
     path TEXT NOT NULL,
     fingerprint BLOB,          -- NULL: not written yet
     listing BLOB               -- rows.encode_listing: what index.html and OPML show of it
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS tombstones ( -- articles that left a feed readers had seen them in
+    ref TEXT NOT NULL,         -- the feed they left
+    id TEXT NOT NULL,          -- the entry's id there
+    since REAL NOT NULL,       -- when a run first saw it go (seconds since the epoch)
+    PRIMARY KEY (ref, id)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS outputs (   -- what we last wrote, to notice files changed behind us
     name TEXT PRIMARY KEY,
