@@ -182,6 +182,11 @@ def titles(path: Path) -> list[str]:
     return [e.title for e in feedparser.parse(data).entries]
 
 
+def subscriptions(out: Path, pattern: str = "*.atom") -> list[Path]:
+    """The feeds' own files in the output (the archive documents aside), sorted."""
+    return sorted(p for p in out.rglob(pattern) if p.relative_to(out).parts[0] != "archive")
+
+
 def tree(root: Path) -> dict[str, bytes]:
     """Every file under `root` by relative path: outputs compared byte for byte."""
     return {

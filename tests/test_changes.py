@@ -83,10 +83,13 @@ def test_a_change_only_rewrites_the_feeds_it_shows_in(tmp_path, write_article):
     generate.run(cfg(content, out), FIXED_NOW, state=state)
     write_article(content, "a.md", title="A2", topics=["AI"], provider="Acme")
     report = generate.run(cfg(content, out), FIXED_NOW, state=state, changed=[content / "a.md"])
+    feeds = ("all", "providers/acme", "topics/ai")
     assert sorted(report.written) == sorted(
-        f"{p}.{e}"
-        for p in ("all", "providers/acme", "topics/ai")
-        for e in ("rss", "atom", "json", "html")
+        [
+            *(f"{p}.{e}" for p in feeds for e in ("rss", "atom", "json", "html")),
+            # and the archive document of its month, in each of its feeds
+            *(f"archive/{p}/2024-05.{e}" for p in feeds for e in ("rss", "atom")),
+        ]
     )
     assert report.files_read == 1
     write_article(

@@ -34,10 +34,10 @@ def test_generate_prints_a_summary_and_a_second_run_writes_nothing(tmp_path, wri
     assert code == 0
     assert out.strip() == (
         "1 files read, 1 articles published (0 scheduled), 3 feeds:"
-        " 15 files written, 0 unchanged, 0 removed; 0 files with errors"
+        " 21 files written, 0 unchanged, 0 removed; 0 files with errors"
     )
     code, out, _ = run(capsys, *args)
-    assert code == 0 and "0 files written, 15 unchanged" in out
+    assert code == 0 and "0 files written, 21 unchanged" in out
 
 
 def test_a_file_with_errors_exits_1_and_names_the_file_and_line(tmp_path, write_article, capsys):

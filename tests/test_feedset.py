@@ -122,7 +122,22 @@ def content(tmp_path, write_article) -> Path:
 
 
 def files(out: Path) -> set[str]:
-    return {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
+    """The output's files, the archive aside (tests/test_archive.py)."""
+    found = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
+    return {f for f in found if not f.startswith("archive/")}
+
+
+def feeds_of(names) -> set[str]:
+    """The feeds these written files belong to (an archive document to its feed's)."""
+    found = set()
+    for name in names:
+        stem = name.rpartition(".")[0]
+        found.add(
+            stem.removeprefix("archive/").rpartition("/")[0]
+            if name.startswith("archive/")
+            else stem
+        )
+    return found - {"index", "feeds"}
 
 
 def opml_texts(out: Path) -> list[str]:
@@ -234,7 +249,10 @@ def test_changing_the_settings_rewrites_only_the_feeds_they_affect(tmp_path, con
     before = {p: (out / p).stat().st_mtime_ns for p in files(out)}
 
     report = generate_once(content, out, topic_feeds={"exclude": ["Misc"]})
-    assert sorted(report.removed) == [f"topics/misc.{e}" for e in ("atom", "html", "json", "rss")]
+    assert sorted(report.removed) == [
+        *(f"archive/topics/misc/2024-01.{e}" for e in ("atom", "rss")),
+        *(f"topics/misc.{e}" for e in ("atom", "html", "json", "rss")),
+    ]
     assert set(report.written) <= {"index.html", "feeds.opml"}
     for name, mtime in before.items():
         if not name.startswith("topics/misc") and name not in ("index.html", "feeds.opml"):
@@ -243,8 +261,7 @@ def test_changing_the_settings_rewrites_only_the_feeds_they_affect(tmp_path, con
     report = generate_once(
         content, out, topic_feeds={"exclude": ["Misc"], "titles": {"AI": "Machines"}}
     )
-    feeds_written = {n.rpartition(".")[0] for n in report.written} - {"index", "feeds"}
-    assert feeds_written == {"topics/ai"} and report.removed == ()
+    assert feeds_of(report.written) == {"topics/ai"} and report.removed == ()
     # The same settings again: nothing at all.
     again = generate_once(
         content, out, topic_feeds={"exclude": ["Misc"], "titles": {"AI": "Machines"}}
@@ -252,7 +269,7 @@ def test_changing_the_settings_rewrites_only_the_feeds_they_affect(tmp_path, con
     assert again.written == () and again.removed == ()
     # And back to the defaults: Misc returns, AI loses its title.
     back = generate_once(content, out)
-    assert {n.rpartition(".")[0] for n in back.written} - {"index", "feeds"} == {
+    assert feeds_of(back.written) == {
         "topics/ai",
         "topics/misc",
     }

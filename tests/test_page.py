@@ -17,7 +17,7 @@ import pytest
 from feedsync import config
 from feedsync.errors import FeedsyncError
 
-from conftest import ROOT, generate_once
+from conftest import ROOT, generate_once, subscriptions
 
 BASE = "https://feeds.example.org/"
 FEED_TYPES = {
@@ -59,7 +59,7 @@ def test_every_page_of_the_seeds_parses_without_an_error(tmp_path):
     out = tmp_path / "out"
     generate_once(ROOT / "seeds", out, base_url=BASE)
     pages = sorted(out.rglob("*.html"))
-    feeds = sorted(out.rglob("*.atom"))
+    feeds = subscriptions(out)
     assert len(pages) == len(feeds) + 1  # a page per feed, and index.html
     for path in pages:
         page(path)

@@ -28,7 +28,7 @@ import pytest
 
 from feedsync.server import CONTENT_SECURITY_POLICY, Server
 
-from conftest import ROOT, generate_once, wait_until
+from conftest import ROOT, generate_once, subscriptions, wait_until
 
 
 @dataclass(frozen=True)
@@ -179,7 +179,7 @@ def test_sfeed_reads_every_rss_and_atom_feed_with_titles_links_and_published_tim
     feeds = sorted(
         {
             p.relative_to(out).with_suffix("").as_posix()
-            for p in (*out.rglob("*.rss"), *out.rglob("*.atom"))
+            for p in (*subscriptions(out, "*.rss"), *subscriptions(out))
         }
     )
     assert feeds == sorted(set().union(*(s.feeds() for s in ARTICLES)))
@@ -320,7 +320,7 @@ def test_newsboat_imports_the_opml_and_subscribes_to_every_feed(tmp_path, served
     )
     assert run.returncode == 0, run.stdout + run.stderr
     subscribed = [line.split()[0] for line in urls.read_text().splitlines() if line.strip()]
-    feeds = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.atom"))
+    feeds = sorted(p.relative_to(out).as_posix() for p in subscriptions(out))
     assert sorted(subscribed) == sorted(f"{server.url}{quote(f)}" for f in feeds)
     newsboat_reload(newsboat, tmp_path, urls, cache, config)
     titles = {t for _, t, _ in cached_items(cache)}

@@ -49,6 +49,7 @@ class Config:
     cache: bool = True
     cache_file: Path | None = None  # None: under $XDG_CACHE_HOME (or ~/.cache)/feedsync/
     log_format: str = "text"
+    archives: bool = True  # RFC 5005 archive documents: every article reachable from its feeds
     tombstone_days: int = 30  # how long a feed announces an article that left it (0: never)
     topic_feeds: feedset.Rules = field(default_factory=feedset.Rules)
     provider_feeds: feedset.Rules = field(default_factory=feedset.Rules)
@@ -124,11 +125,11 @@ def _check(raw: Mapping[str, Any], errors: list[str]) -> dict[str, Any]:
             values[key] = feedset.customs(value, errors)
         elif key in ("status_file", "cache_file") and value is None:
             values[key] = None
-        elif key == "cache":
+        elif key in ("cache", "archives"):
             if isinstance(value, bool):
                 values[key] = value
             else:
-                errors.append(f"cache: expected true or false, got {value!r}")
+                errors.append(f"{key}: expected true or false, got {value!r}")
         elif key in ("content_dir", "output_dir", "status_file", "cache_file"):
             if isinstance(value, str) and value.strip():
                 values[key] = Path(value)

@@ -45,8 +45,8 @@ header{overflow:hidden}header img.logo{float:right;margin:0 0 .5rem 1rem;border-
 .subscribe h2{margin:.6rem 0}.subscribe label{display:block;margin-bottom:.3rem}
 #address{box-sizing:border-box;width:100%;font:15px ui-monospace,monospace;padding:.4rem;
 border:1px solid #bbb;border-radius:4px;background:#fff}
-ul.formats{list-style:none;padding:0;margin:0}
-ul.formats li{display:inline-block;margin-right:1.2rem}
+ul.formats,ul.archives{list-style:none;padding:0;margin:0}
+ul.formats li,ul.archives li{display:inline-block;margin-right:1.2rem}
 .items ol{list-style:none;padding:0;margin:0}
 li.item{display:flex;gap:1rem;align-items:flex-start;padding:1rem 0;border-bottom:1px solid #ddd}
 li.item img{flex:none;width:8rem;height:auto;max-height:8rem;object-fit:cover;border-radius:4px;

@@ -16,6 +16,7 @@ of its own; this one only puts them in order:
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import sqlite3
 import time
@@ -25,7 +26,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from feedsync import formats, outputs, scan, select, store, tombstones
+from feedsync import archive, formats, model, outputs, scan, select, store, tombstones
 from feedsync.changes import Changes, Interrupted, Progress
 from feedsync.config import Config
 from feedsync.errors import OutputError
@@ -157,7 +158,7 @@ def _run(
     feeds = cfg.feeds
     lifetime = cfg.tombstone_days * tombstones.DAY
     dirty = set(work.dirty)
-    settings = f"{feeds.digest} {cfg.tombstone_days}"
+    settings = f"{feeds.digest} {cfg.tombstone_days} {cfg.archives}"
     replan = fresh or index.meta("feedset") != settings  # the feed settings changed
     if replan:
         dirty |= index.refs() | set(written_feeds) | {ALL} | feeds.customs_of(index.refs())
@@ -190,20 +191,33 @@ def _run(
     phases.mark("read")
 
     # select: what each feed that may have changed shows now
-    plans = {
-        ref: select.plan(
+    plans: dict[Ref, select.Plan] = {}
+    shelves: dict[Ref, list[archive.Page]] = {}  # each planned feed's archive documents
+    for ref in dirty:
+        if ref not in paths:
+            continue
+        parts = feeds.parts(ref)
+        history = None
+        if cfg.archives:  # every published member, not only the newest: the whole history
+            every = select.shown(index.union_members(parts), now, None)
+            shown, total = every[: cfg.max_items], len(every)
+            shelves[ref] = archive.pages(paths[ref], archive.partition(every))
+            names = tuple(page.path for page in shelves[ref])
+            history = model.History(prev=names[0] if names else None, archives=names)
+        else:
+            shown = select.shown(index.union_members(parts), now, cfg.max_items)
+            total = index.union_count(parts, now)
+        plans[ref] = select.plan(
             ref,
             index.name(ref) if ref[0] is not FeedKind.CUSTOM else "",
             paths[ref],
-            select.shown(index.union_members(feeds.parts(ref)), now, cfg.max_items),
+            shown,
             index.topic_name,
-            index.union_count(feeds.parts(ref), now),
+            total,
             feeds.titling(ref),
             _stones(index, feeds, ref, now, lifetime, write),
+            history,
         )
-        for ref in dirty
-        if ref in paths
-    }
     phases.mark("plan")
 
     written: tuple[str, ...] = ()
@@ -225,20 +239,27 @@ def _run(
             deletes, listing_changed = _render(
                 cfg, state, dirty, plans, stale, written_feeds, output
             )
+            shelved = _shelve(cfg, state, dirty, plans, shelves, force, output)
             if fresh or listing_changed or listings_touched:
                 _listings(cfg, index.listings(), output)
             desired = {formats.file_name(p, f) for p in paths.values() for f in cfg.formats}
+            desired |= {
+                formats.file_name(p, f)
+                for p in index.archive_paths()
+                for f in archive.FORMATS
+                if f in cfg.formats
+            }
             if fresh:
                 outcome = output.finish_fresh(desired)
             elif full:
-                outcome = output.finish_full(desired, on_disk)
+                outcome = output.finish_full(desired, on_disk, shelved)
             else:
-                outcome = output.finish(deletes)
+                outcome = output.finish(deletes | shelved)
         except OutputError as exc:
             raise _not_written(exc, cfg, to_render, output.produced, fresh) from exc
         phases.mark("write")
         written, unchanged, removed = outcome.written, outcome.unchanged, outcome.removed
-        stamps: dict[str, Stamp | None] = {name: None for name in (*removed, *deletes)}
+        stamps: dict[str, Stamp | None] = {name: None for name in (*removed, *deletes, *shelved)}
         for name in (*written, *unchanged):
             stamps[name] = scan.stamp(cfg.output_dir / name)
         index.set_outputs(stamps)
@@ -308,6 +329,66 @@ def _render(
         index.set_feed(ref, new.path, new.fingerprint, listing)
         output.batch_done()
     return deletes, listing_changed
+
+
+def _shelve(
+    cfg: Config,
+    state: State,
+    dirty: set[Ref],
+    plans: Mapping[Ref, select.Plan],
+    shelves: Mapping[Ref, list[archive.Page]],
+    force: set[Ref],
+    output: Output,
+) -> set[str]:
+    """Render every archive document whose content or links changed, of the feeds that may
+    have changed; returns the files of archive documents that went (their period emptied,
+    their feed went, or archives were turned off)."""
+    index = state.index
+    gone: set[str] = set()
+    wanted = [f for f in archive.FORMATS if f in cfg.formats]
+    for ref in sorted(dirty | index.archived_refs() if not cfg.archives else dirty, key=str):
+        stored = index.archives(ref)
+        plan = plans.get(ref)
+        pages = shelves.get(ref, []) if plan is not None else []
+        current = {page.name: page.path for page in pages}
+        for name, (path, _) in stored.items():
+            if current.get(name) != path:  # its period emptied, or its feed moved
+                gone.update(formats.file_name(path, f) for f in wanted)
+                index.drop_archive(ref, name)
+        if plan is None or not pages:
+            continue
+        head = repr(
+            (plan.kind.value, plan.key, plan.name, plan.path, plan.link, plan.labels)
+            + (plan.title, plan.description, plan.icon)
+        ).encode("utf-8", "surrogatepass")
+        renderer = state.renderer_for(cfg)
+        for page in pages:
+            fingerprint = page.fingerprint(head)
+            old = stored.get(page.name)
+            if old is not None and old == (page.path, fingerprint) and ref not in force:
+                continue
+            feed = select.materialise(
+                dataclasses.replace(
+                    plan,
+                    path=page.path,
+                    members=page.members,
+                    total=len(page.members),
+                    tombstones=(),
+                    history=model.History(
+                        prev=archive.path(plan.path, page.older) if page.older else None,
+                        next=archive.path(plan.path, page.newer) if page.newer else None,
+                        current=plan.path,
+                    ),
+                ),
+                index.article,
+            )
+            for fmt in wanted:
+                output.add(
+                    formats.file_name(page.path, fmt), renderer.render(feed, fmt, index.entry)
+                )
+            index.set_archive(ref, page.name, page.path, fingerprint)
+            output.batch_done()
+    return {name for name in gone if not output.has(name)}
 
 
 def _listings(cfg: Config, listings: list[Listing], output: Output) -> None:

@@ -74,6 +74,17 @@ class FeedKind(str, Enum):
 
 
 @dataclass(frozen=True, slots=True)
+class History:
+    """A feed document's RFC 5005 links: output paths without suffix (the format adds its own)."""
+
+    prev: str | None = None  # prev-archive: the newest archive (subscription documents), or
+    #                          the archive before this one
+    next: str | None = None  # next-archive: the archive after this one
+    current: str | None = None  # set on archive documents: their feed's subscription document
+    archives: tuple[str, ...] = ()  # every archive of the feed, newest first (for its page)
+
+
+@dataclass(frozen=True, slots=True)
 class Feed:
     """One feed's content, format-free; `path` is relative to the output folder, no suffix."""
 
@@ -89,6 +100,12 @@ class Feed:
     description: str | None = None  # the operator's description
     icon: str | None = None  # the operator's icon URL
     tombstones: tuple[tuple[str, datetime], ...] = ()  # (id, when) of articles that left it
+    history: History = field(default_factory=History)
+
+    @property
+    def home(self) -> str:
+        """The path of the feed itself: an archive document's is its subscription document's."""
+        return self.history.current or self.path
 
     @property
     def covers(self) -> int:

@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 
 FOLDERS = {FeedKind.TOPIC: "topics", FeedKind.PROVIDER: "providers", FeedKind.CUSTOM: "custom"}
 MANAGED_FOLDERS = ("", *FOLDERS.values())  # the output's top folder and the feed folders
+ARCHIVE = "archive"  # archive documents: archive/<feed path>/<period>.atom (archive.FOLDER)
 LISTINGS = (STYLESHEET, INDEX_PAGE, OPML_FILE)  # written after the feeds they link to
 
 
@@ -80,9 +81,18 @@ def ours(relative: str) -> bool:
     In a feed folder, any file with a format's suffix; in the top folder only the feed of
     everything's, so an operator's own `about.html` or `manifest.json` there is left alone."""
     folder, _, name = relative.rpartition("/")
+    if folder.partition("/")[0] == ARCHIVE:
+        return name.endswith(formats.suffixes(feed_only=True))
     if folder:
         return folder in FOLDERS.values() and name.endswith(formats.suffixes())
     return name in {formats.file_name("all", f) for f in formats.FORMATS}
+
+
+def archive_folders(out_dir: Path) -> list[str]:
+    """Every folder of the archive (`archive/topics/ai`), relative, for a fresh run's clean-up."""
+    return [
+        Path(where).relative_to(out_dir).as_posix() for where, _, _ in os.walk(out_dir / ARCHIVE)
+    ]
 
 
 def touched(name: str, on_disk: Mapping[str, Stamp], recorded: Mapping[str, Stamp]) -> bool:

@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 from feedsync.feedset import Titling
 from feedsync.membership import ALL, Ref
-from feedsync.model import Article, Feed, FeedKind
+from feedsync.model import Article, Feed, FeedKind, History
 
 
 class Member(NamedTuple):
@@ -69,6 +69,7 @@ class Plan:
     description: str | None = None
     icon: str | None = None
     tombstones: tuple[tuple[str, float], ...] = ()  # (id, since): articles that left it
+    history: History = History()  # its archives (RFC 5005)
 
     @property
     def fingerprint(self) -> bytes:
@@ -88,6 +89,7 @@ class Plan:
                     self.description,
                     self.icon,
                     self.tombstones,
+                    self.history,
                 )
             ).encode("utf-8", "surrogatepass")
         )
@@ -105,6 +107,7 @@ def plan(
     total: int | None = None,
     titling: Titling | None = None,
     tombstones: tuple[tuple[str, float], ...] = (),
+    history: History | None = None,
 ) -> Plan:
     """A feed from what it shows: a provider feed links to its provider's site, and every
     item's categories are named as the topics' own feeds name them (`topic_name(key)`)."""
@@ -126,6 +129,7 @@ def plan(
         description=titling.description if titling else None,
         icon=titling.icon if titling else None,
         tombstones=tombstones,
+        history=history or History(),
     )
 
 
@@ -146,4 +150,5 @@ def materialise(p: Plan, article: Callable[[str], Article]) -> Feed:
         tombstones=tuple(
             (id_, datetime.fromtimestamp(since, timezone.utc)) for id_, since in p.tombstones
         ),
+        history=p.history,
     )

@@ -248,4 +248,8 @@ def feed_urls(base_url: str, written: Iterable[str]) -> list[str]:
     from feedsync import formats
 
     kinds = formats.suffixes(feed_only=True)
-    return [base_url + urllib.parse.quote(rel, safe="/") for rel in written if rel.endswith(kinds)]
+    return [
+        base_url + urllib.parse.quote(rel, safe="/")
+        for rel in written
+        if rel.endswith(kinds) and not rel.startswith("archive/")  # archives are not pushed
+    ]

@@ -12,11 +12,11 @@ feed that is not there yet. What is removed depends on what the run knows:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Set
 from pathlib import Path
 
 from feedsync import writer
-from feedsync.outputs import LISTINGS, MANAGED_FOLDERS, ours
+from feedsync.outputs import LISTINGS, MANAGED_FOLDERS, archive_folders, ours
 from feedsync.scan import Stamp
 
 WRITE_BATCH = 300  # rendered files held before they are written
@@ -49,23 +49,28 @@ class Output:
         return name in self.files or name in self.produced
 
     def finish_fresh(self, desired: set[str]) -> writer.Outcome:
-        """Write the rest; remove whatever in the managed folders is ours and not desired."""
+        """Write the rest; remove whatever in the managed folders (the archive's too) is ours
+        and neither desired nor written by this run."""
         last = writer.sync(
             self.out_dir,
             self.files,
-            MANAGED_FOLDERS,
+            (*MANAGED_FOLDERS, *archive_folders(self.out_dir)),
             ours,
-            keep=desired,
+            keep=desired | self.produced,
             last=LISTINGS,
         )
         return self._total(last, last.removed)
 
-    def finish_full(self, desired: set[str], on_disk: Mapping[str, Stamp]) -> writer.Outcome:
-        """As `finish_fresh`, from the listing of the folder the run already has."""
+    def finish_full(
+        self, desired: set[str], on_disk: Mapping[str, Stamp], deletes: Set[str] = frozenset()
+    ) -> writer.Outcome:
+        """As `finish_fresh`, from the listing of the folder the run already has (which does
+        not reach into the archive: its documents that went are `deletes`)."""
         wanted = desired | set(self.files) | self.produced
         temps = {n for n in on_disk if writer.leftover(n, ours) == "temp"}
         stale = {n for n in on_disk if n not in wanted and writer.leftover(n, ours) == "ours"}
-        last = writer.apply(self.out_dir, self.files, temps | stale, last=LISTINGS)
+        gone = {n for n in deletes if not self.has(n)}
+        last = writer.apply(self.out_dir, self.files, temps | stale | gone, last=LISTINGS)
         return self._total(last, tuple(n for n in last.removed if n not in temps))
 
     def finish(self, deletes: set[str]) -> writer.Outcome:

@@ -7,7 +7,7 @@ from html import escape
 from typing import Any
 
 from feedsync.formats.common import Format
-from feedsync.formats.xml import XmlWriter, generator
+from feedsync.formats.xml import XmlWriter, generator, history
 from feedsync.model import Feed
 
 TOMBSTONES = "http://purl.org/atompub/tombstones/1.0"  # RFC 6721
@@ -23,7 +23,7 @@ class AtomWriter(XmlWriter):
     def head(self, feed: Feed) -> bytes:
         fg = generator(feed, self.site, MEDIA_TYPE, SUFFIX, rss=False)
         data: bytes = fg.atom_str(pretty=True, encoding="UTF-8", xml_declaration=True)
-        return data
+        return history(data, feed, None, ())
 
     def document(self, feed: Feed, entries: Sequence[bytes]) -> bytes:
         """The feed with its tombstones (RFC 6721) before the first entry: the RFC 4287

@@ -79,7 +79,8 @@ def alternate(feed: Feed | Listing, site: Site) -> str:
     """The web page a feed's documents name as their HTML alternate: the feed's own page when
     pages are on, else the provider's site (provider feeds) or the site's home."""
     if site.pages:
-        return url_for(site, feed.path + PAGE_SUFFIX)
+        home = feed.home if isinstance(feed, Feed) else feed.path
+        return url_for(site, home + PAGE_SUFFIX)
     return feed.link or site.home_url
 
 
@@ -87,7 +88,7 @@ def feed_id(feed: Feed) -> str:
     """Independent of base_url, so moving the site does not make readers see new feeds."""
     from feedsync.normalise import ID_NAMESPACE
 
-    return f"urn:uuid:{uuid.uuid5(ID_NAMESPACE, 'feed:' + feed.path)}"
+    return f"urn:uuid:{uuid.uuid5(ID_NAMESPACE, 'feed:' + feed.home)}"  # archives: the feed's
 
 
 def feed_title(feed: Feed | Listing, site: Site) -> str:

@@ -144,6 +144,22 @@ class PageWriter:
                     f' <span class="c">{spec.media_type}</span></li>'
                 )
             body += ["</ul>", "</section>"]
+        archived = [f for f in ("atom", "rss") if f in feeds]
+        if feed.history.archives and archived:
+            suffix = formats.get(archived[0]).suffix
+            body += [
+                '<section class="archive">',
+                "<h2>Archive</h2>",
+                "<p>Every article, a document per month (readers that follow RFC 5005 find"
+                " them from the feed):</p>",
+                '<ul class="archives">',
+                *(
+                    f'<li><a href="{up}{esc(quote(p + suffix))}">{p.rpartition("/")[2]}</a></li>'
+                    for p in feed.history.archives
+                ),
+                "</ul>",
+                "</section>",
+            ]
         body += ['<section class="items">', "<h2>Newest articles</h2>"]
         body.append("<ol>" if entries else "<p>Nothing published yet.</p>")
         tail = ["</ol>"] if entries else []

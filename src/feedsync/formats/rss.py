@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from feedsync.formats.common import Format
-from feedsync.formats.xml import ATOM_NS, XmlWriter, generator, parser
+from feedsync.formats.xml import RSS_ATOM_LINKS, XmlWriter, generator, history
 from feedsync.model import Feed
 
 MEDIA_TYPE = "application/rss+xml"
@@ -18,20 +18,12 @@ class RssWriter(XmlWriter):
     indent = b"    "
 
     def head(self, feed: Feed) -> bytes:
-        from lxml import etree
-
         fg = generator(feed, self.site, MEDIA_TYPE, SUFFIX, rss=True)
         data: bytes = fg.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True)
-        if not self.site.hub:
-            return data
-        # feedgen writes only the self link into RSS; WebSub needs rel="hub" beside it.
-        root = etree.fromstring(data, parser())
-        channel = root.find("channel")
-        assert channel is not None
-        self_link = channel.find(f"{{{ATOM_NS}}}link")
-        hub = etree.Element(f"{{{ATOM_NS}}}link", href=self.site.hub, rel="hub")
-        channel.insert(list(channel).index(self_link) + 1 if self_link is not None else 0, hub)
-        return etree.tostring(root, pretty_print=True, encoding="UTF-8", xml_declaration=True)
+        # feedgen writes only the self link into RSS; WebSub's hub and RFC 5005's links go
+        # beside it as atom:link.
+        links = [link for link in fg.link() if link.get("rel") in RSS_ATOM_LINKS]
+        return history(data, feed, "channel", links)
 
     def element(self, fe: Any) -> Any:
         item = fe.rss_entry()

@@ -33,6 +33,35 @@ if TYPE_CHECKING:
     from lxml import etree
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
+HISTORY_NS = "http://purl.org/syndication/history/1.0"  # RFC 5005
+# Links feedgen keeps for Atom only; RSS carries them as atom:link (as RFC 5005 allows).
+RSS_ATOM_LINKS = ("hub", "current", "prev-archive", "next-archive")
+
+
+def history(data: bytes, feed: Feed, container: str | None, links: Sequence[Any]) -> bytes:
+    """The head with what feedgen cannot write: atom:links in RSS (`links`, feedgen's link
+    records, after the self link) and an archive document's `fh:archive` marker."""
+    if not links and feed.history.current is None:
+        return data
+    from lxml import etree
+
+    root = etree.fromstring(data, parser())
+    parent = root.find(container) if container else root
+    assert parent is not None
+    if links:
+        self_link = parent.find(f"{{{ATOM_NS}}}link")
+        at = list(parent).index(self_link) + 1 if self_link is not None else 0
+        for i, link in enumerate(links):
+            attrs = {"href": link["href"], "rel": link["rel"]}
+            if link.get("type"):
+                attrs["type"] = link["type"]
+            parent.insert(at + i, etree.Element(f"{{{ATOM_NS}}}link", attrs))
+    if feed.history.current is not None:
+        marker = etree.Element(f"{{{HISTORY_NS}}}archive", nsmap={"fh": HISTORY_NS})
+        parent.insert(0 if container else 0, marker)
+    return etree.tostring(root, pretty_print=True, encoding="UTF-8", xml_declaration=True)
+
+
 MEDIA_NS = "http://search.yahoo.com/mrss/"
 _XMLNS = re.compile(rb' xmlns(?::[A-Za-z_][\w.-]*)?="[^"]*"')
 
@@ -116,6 +145,15 @@ def generator(feed: Feed, site: Site, media_type: str, suffix: str, *, rss: bool
     fg.link(href=url_for(site, feed.path + suffix), rel="self", type=media_type)
     if site.hub:
         fg.link(href=site.hub, rel="hub")
+    history = feed.history
+    for rel, where in (
+        ("current", history.current),
+        ("prev-archive", history.prev),
+        ("next-archive", history.next),
+    ):
+        if where is not None:
+            fg.link(href=url_for(site, where + suffix), rel=rel, type=media_type)
+    # Last: feedgen takes the last link as the RSS channel's <link>.
     fg.link(href=alternate(feed, site), rel="alternate", type="text/html")
     icon = feed_icon(feed, site)
     if icon:

@@ -460,6 +460,33 @@ class Index:
             )
         }
 
+    # -- archives ----------------------------------------------------------------------------
+
+    def archives(self, ref: Ref) -> dict[str, tuple[str, bytes]]:
+        """The feed's archive documents as last written: name -> (path, fingerprint)."""
+        return {
+            name: (path, fp)
+            for name, path, fp in self.db.execute(
+                "SELECT name, path, fingerprint FROM archives WHERE ref=?", (ref_text(ref),)
+            )
+        }
+
+    def set_archive(self, ref: Ref, name: str, path: str, fingerprint: bytes) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO archives VALUES (?, ?, ?, ?)",
+            (ref_text(ref), name, path, fingerprint),
+        )
+
+    def drop_archive(self, ref: Ref, name: str) -> None:
+        self.db.execute("DELETE FROM archives WHERE ref=? AND name=?", (ref_text(ref), name))
+
+    def archive_paths(self) -> list[str]:
+        """Every archive document's path (no suffix)."""
+        return [p for (p,) in self.db.execute("SELECT path FROM archives")]
+
+    def archived_refs(self) -> set[Ref]:
+        return {ref_of(r) for (r,) in self.db.execute("SELECT DISTINCT ref FROM archives")}
+
     # -- tombstones --------------------------------------------------------------------------
 
     def add_tombstone(self, ref: Ref, id: str, since: float) -> None:

@@ -20,7 +20,7 @@ from feedsync.config import Config
 
 log = logging.getLogger(__name__)
 
-SCHEMA = 12
+SCHEMA = 13
 LOCK_WAIT_SECONDS = 5.0  # how long a run waits for another feedsync before going it alone
 
 _TABLES = """
@@ -73,6 +73,13 @@ CREATE TABLE IF NOT EXISTS tombstones ( -- articles that left a feed readers had
     id TEXT NOT NULL,          -- the entry's id there
     since REAL NOT NULL,       -- when a run first saw it go (seconds since the epoch)
     PRIMARY KEY (ref, id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS archives (   -- every archive document, as last written
+    ref TEXT NOT NULL,
+    name TEXT NOT NULL,        -- its period ("2023-08")
+    path TEXT NOT NULL,        -- its output path, no suffix
+    fingerprint BLOB NOT NULL,
+    PRIMARY KEY (ref, name)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS outputs (   -- what we last wrote, to notice files changed behind us
     name TEXT PRIMARY KEY,
