@@ -153,16 +153,20 @@ def latency(workdir: Path, articles: int, edits: int) -> dict[str, float]:
     }
 
 
-def edit_cost(workdir: Path, size: int, edits: int) -> dict[str, float]:
+def edit_cost(workdir: Path, size: int, edits: int, **settings: object) -> dict[str, float]:
+    """The work of one incremental run per edit, as the daemon does it; `settings` on top of
+    the defaults (benchmarks/archives.py compares archives on and off)."""
     content = synth.make_folder(workdir / f"content-{size}", size)
     out = Path(tempfile.mkdtemp(prefix="cost-out-", dir=workdir))
     try:
-        cfg = config.load(None, {"content_dir": content, "output_dir": out})
+        cfg = config.load(None, {"content_dir": content, "output_dir": out, **settings})
         state = generate.State()
         now = datetime.now(timezone.utc)
         started = time.perf_counter()
         generate.run(cfg, now, state=state)
         cold = time.perf_counter() - started
+        archived = [p for p in (out / "archive").rglob("*") if p.is_file()]
+        archive_files, archive_bytes = len(archived), sum(p.stat().st_size for p in archived)
         gc.freeze()  # as `feedsync run` does after every full run
         rng = random.Random(size)
         candidates = visible_articles(content, now)
@@ -191,6 +195,8 @@ def edit_cost(workdir: Path, size: int, edits: int) -> dict[str, float]:
         "cold_s": cold,
         "p50_ms": statistics.median(samples) * 1000,
         "p99_ms": percentile(samples, 0.99) * 1000,
+        "archive_files": archive_files,
+        "archive_mb": archive_bytes / 1e6,
     }
 
 

@@ -357,13 +357,14 @@ def _shelve(
                 index.drop_archive(ref, name)
         if plan is None or not pages:
             continue
-        head = repr(
-            (plan.kind.value, plan.key, plan.name, plan.path, plan.link, plan.labels)
-            + (plan.title, plan.description, plan.icon)
-        ).encode("utf-8", "surrogatepass")
+        head: tuple[object, ...] = (plan.kind.value, plan.key, plan.name, plan.path, plan.link)
+        head += (plan.title, plan.description, plan.icon)
         renderer = state.renderer_for(cfg)
         for page in pages:
-            fingerprint = page.fingerprint(head)
+            # Its categories are named for its own members' topics, not the newest items'.
+            topics = {k for m in page.members for k in m.topics}
+            labels = tuple(sorted((k, index.topic_name(k)) for k in topics))
+            fingerprint = page.fingerprint(repr((*head, labels)).encode("utf-8", "surrogatepass"))
             old = stored.get(page.name)
             if old is not None and old == (page.path, fingerprint) and ref not in force:
                 continue
@@ -373,6 +374,7 @@ def _shelve(
                     path=page.path,
                     members=page.members,
                     total=len(page.members),
+                    labels=labels,
                     tombstones=(),
                     history=model.History(
                         prev=archive.path(plan.path, page.older) if page.older else None,
