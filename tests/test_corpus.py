@@ -263,3 +263,36 @@ def test_mojibake_title_is_repaired_with_a_warning() -> None:
     assert "â€" not in article.title
     warnings = [p for p in problems if p.severity is Severity.WARNING]
     assert any(p.line == fm.lines["title"] for p in warnings), [str(p) for p in problems]
+
+
+def test_every_published_article_is_reachable_by_prev_archive_from_every_feed(
+    output: Output, expected: Expected
+) -> None:
+    """RFC 5005 on the real site: a client following prev-archive from each subscription
+    document gets exactly that feed's published articles (here from the feed of everything
+    and every topic and provider feed, compared by link with the corpus read independently)."""
+    from urllib.parse import unquote
+
+    from lxml import etree
+
+    atom = "{http://www.w3.org/2005/Atom}"
+
+    def prev(path: Path) -> Path | None:
+        for link in etree.parse(str(path)).getroot().findall(f"{atom}link"):
+            if link.get("rel") == "prev-archive":
+                return output.folder / unquote(link.get("href").split("/", 3)[3])
+        return None
+
+    for rel in output.parsed:
+        if not rel.endswith(".atom"):
+            continue
+        links: list[str] = []
+        at = prev(output.folder / rel)
+        while at is not None:
+            links += [e.get("link") for e in feedparser.parse(at.read_bytes()).entries]
+            at = prev(at)
+        # max_items is 1000 here: each subscription document holds its whole feed, so the
+        # archives must hold exactly the same articles.
+        assert Counter(links) == Counter(e.get("link") for e in output.parsed[rel].entries), rel
+        if rel == "all.atom":
+            assert Counter(links) == Counter(link_of(fm) for fm in expected.published)
