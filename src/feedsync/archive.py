@@ -27,6 +27,32 @@ def period(member: Member) -> str:
     return datetime.fromtimestamp(-member.rank, timezone.utc).strftime("%Y-%m")
 
 
+def period_of(rank: float) -> str:
+    return datetime.fromtimestamp(-rank, timezone.utc).strftime("%Y-%m")
+
+
+def bounds(name: str) -> tuple[float, float]:
+    """The ranks of a month's members: lo <= rank < hi (ranks are minus the time)."""
+    year, month = int(name[:4]), int(name[5:7])
+    start = datetime(year, month, 1, tzinfo=timezone.utc)
+    end = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=timezone.utc)
+    return -end.timestamp() + 1e-3, -start.timestamp() + 1e-3
+
+
+def relinked(before: Sequence[str], after: Sequence[str], touched: Iterable[str]) -> list[str]:
+    """Of the months `after` (newest first), those whose document may have changed: the
+    touched ones, and those whose neighbours differ from what they were in `before`."""
+
+    def neighbours(names: Sequence[str]) -> dict[str, tuple[str | None, str | None]]:
+        return {
+            n: (names[i + 1] if i + 1 < len(names) else None, names[i - 1] if i else None)
+            for i, n in enumerate(names)
+        }
+
+    old, new, hit = neighbours(before), neighbours(after), set(touched)
+    return [n for n in after if n in hit or old.get(n) != new[n]]
+
+
 def partition(members: Iterable[Member]) -> list[tuple[str, tuple[Member, ...]]]:
     """Members in feed order (newest first) -> (period, its members), newest period first."""
     groups: dict[str, list[Member]] = {}

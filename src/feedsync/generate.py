@@ -20,7 +20,7 @@ import dataclasses
 import logging
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -141,6 +141,8 @@ def _run(
     index.bulk = fresh
     index.fixed.clear()
     index.left.clear()
+    index.touched.clear()
+    index.relabelled = False
     work = Changes(cfg, index, lambda: state.renderer_for(cfg), cancel)
     if changed is None:
         work.reconcile(progress, parallel, relink)
@@ -160,11 +162,13 @@ def _run(
     dirty = set(work.dirty)
     settings = f"{feeds.digest} {cfg.tombstone_days} {cfg.archives}"
     replan = fresh or index.meta("feedset") != settings  # the feed settings changed
+    embargoed: set[Ref] = set()  # feeds an embargo ended in: their archives are looked at whole
     if replan:
         dirty |= index.refs() | set(written_feeds) | {ALL} | feeds.customs_of(index.refs())
     else:
         assert last_now is not None
-        dirty |= index.due_between(last_now, now)
+        embargoed = index.due_between(last_now, now)
+        dirty |= embargoed
         dirty |= index.expiring(last_now.timestamp(), now.timestamp(), lifetime)
     if write and last_now is not None and lifetime:
         _bury(index, feeds, tombstones.departed(index.left, last_now, now), now)
@@ -192,22 +196,17 @@ def _run(
 
     # select: what each feed that may have changed shows now
     plans: dict[Ref, select.Plan] = {}
-    shelves: dict[Ref, list[archive.Page]] = {}  # each planned feed's archive documents
+    # Each planned feed's archive documents that may have changed, and the months it has.
+    shelves: dict[Ref, tuple[list[archive.Page], list[str]]] = {}
+    whole = replan or index.relabelled or bool(embargoed)  # else only the months edits touched
     for ref in dirty:
         if ref not in paths:
             continue
         parts = feeds.parts(ref)
         history = None
-        if cfg.archives:  # every published member, not only the newest: the whole history
-            every = select.shown(index.union_members(parts), now, None)
-            shown, total = every[: cfg.max_items], len(every)
-            shelves[ref] = archive.pages(paths[ref], archive.partition(every))
-            names = tuple(page.path for page in shelves[ref])
-            history = model.History(prev=names[0] if names else None, archives=names)
-        else:
-            shown = select.shown(index.union_members(parts), now, cfg.max_items)
-            total = index.union_count(parts, now)
-        plans[ref] = select.plan(
+        shown = select.shown(index.union_members(parts), now, cfg.max_items)
+        total = index.union_count(parts, now)
+        plan = select.plan(
             ref,
             index.name(ref) if ref[0] is not FeedKind.CUSTOM else "",
             paths[ref],
@@ -216,8 +215,20 @@ def _run(
             total,
             feeds.titling(ref),
             _stones(index, feeds, ref, now, lifetime, write),
-            history,
         )
+        if cfg.archives:
+            stored = index.archives(ref)
+            same_head = stored.get("", ("", b""))[1] == _archive_head(plan)
+            if whole or ref in moved or ref in force or not same_head:  # the whole history
+                every = select.shown(index.union_members(parts), now, None)
+                pages = archive.pages(paths[ref], archive.partition(every))
+                shelves[ref] = (pages, [page.name for page in pages])
+            else:
+                shelves[ref] = _touched_months(index, ref, parts, paths[ref], now)
+            names = tuple(archive.path(paths[ref], n) for n in shelves[ref][1])
+            history = model.History(prev=names[0] if names else None, archives=names)
+            plan = dataclasses.replace(plan, history=history)
+        plans[ref] = plan
     phases.mark("plan")
 
     written: tuple[str, ...] = ()
@@ -331,12 +342,49 @@ def _render(
     return deletes, listing_changed
 
 
+def _archive_head(plan: select.Plan) -> bytes:
+    """What every archive document of a feed shares; when it changes, all are rendered."""
+    head = (plan.kind.value, plan.key, plan.name, plan.path, plan.link)
+    return repr((*head, plan.title, plan.description, plan.icon)).encode("utf-8", "surrogatepass")
+
+
+def _touched_months(
+    index: Index, ref: Ref, parts: Sequence[Ref], path: str, now: datetime
+) -> tuple[list[archive.Page], list[str]]:
+    """An incremental run's archive work for one feed: the months its changes touched (and
+    their neighbours, when a month came or went), read by their rank range, not the whole
+    history. Returns those pages and every month the feed now has, newest first."""
+    stored = sorted((name for name in index.archives(ref) if name), reverse=True)
+    ranks = set().union(*(index.touched.get(p, set()) for p in parts))
+    months = {archive.period_of(r) for r in ranks}
+    due = select.bound(now)
+
+    def members(month: str) -> tuple[select.Member, ...]:
+        lo, hi = archive.bounds(month)
+        return tuple(m for m in index.members_between(parts, lo, hi) if m.rank >= due)
+
+    found = {month: members(month) for month in months}
+    after = sorted(
+        (set(stored) - {m for m, v in found.items() if not v}) | {m for m, v in found.items() if v},
+        reverse=True,
+    )
+    todo = set(archive.relinked(stored, after, months))
+    pages = []
+    for i, month in enumerate(after):
+        if month in todo:
+            older = after[i + 1] if i + 1 < len(after) else None
+            newer = after[i - 1] if i else None
+            held = found[month] if month in found else members(month)
+            pages.append(archive.Page(path, month, held, older, newer))
+    return pages, after
+
+
 def _shelve(
     cfg: Config,
     state: State,
     dirty: set[Ref],
     plans: Mapping[Ref, select.Plan],
-    shelves: Mapping[Ref, list[archive.Page]],
+    shelves: Mapping[Ref, tuple[list[archive.Page], list[str]]],
     force: set[Ref],
     output: Output,
 ) -> set[str]:
@@ -346,25 +394,31 @@ def _shelve(
     index = state.index
     gone: set[str] = set()
     wanted = [f for f in archive.FORMATS if f in cfg.formats]
-    for ref in sorted(dirty | index.archived_refs() if not cfg.archives else dirty, key=str):
+    # With archives off, every feed that still has some must lose them.
+    refs = dirty if cfg.archives else dirty | index.archived_refs()
+    for ref in sorted(refs, key=str):
         stored = index.archives(ref)
         plan = plans.get(ref)
-        pages = shelves.get(ref, []) if plan is not None else []
-        current = {page.name: page.path for page in pages}
+        pages, months = shelves.get(ref, ([], [])) if plan is not None else ([], [])
+        current = {name: archive.path(plan.path, name) for name in months} if plan else {}
         for name, (path, _) in stored.items():
+            if not name:  # the feed's shared head, kept while it has archives
+                if not pages and not months:
+                    index.drop_archive(ref, name)
+                continue
             if current.get(name) != path:  # its period emptied, or its feed moved
                 gone.update(formats.file_name(path, f) for f in wanted)
                 index.drop_archive(ref, name)
         if plan is None or not pages:
             continue
-        head: tuple[object, ...] = (plan.kind.value, plan.key, plan.name, plan.path, plan.link)
-        head += (plan.title, plan.description, plan.icon)
+        head = _archive_head(plan)
+        index.set_archive(ref, "", "", head)  # what every archive of the feed shares
         renderer = state.renderer_for(cfg)
         for page in pages:
             # Its categories are named for its own members' topics, not the newest items'.
             topics = {k for m in page.members for k in m.topics}
             labels = tuple(sorted((k, index.topic_name(k)) for k in topics))
-            fingerprint = page.fingerprint(repr((*head, labels)).encode("utf-8", "surrogatepass"))
+            fingerprint = page.fingerprint(head + repr(labels).encode("utf-8", "surrogatepass"))
             old = stored.get(page.name)
             if old is not None and old == (page.path, fingerprint) and ref not in force:
                 continue

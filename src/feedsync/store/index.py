@@ -63,6 +63,11 @@ class Index:
         # (feed, id, rank before, rank now or None) of every member row a change took away or
         # moved in time: what `tombstones.departed` turns into tombstones.
         self.left: list[tuple[Ref, str, float, float | None]] = []
+        # The ranks of every member row a change took away or put, by feed: the archive
+        # months an incremental run must look at. `relabelled`: a topic's name changed, so
+        # every archive holding it is to be looked at.
+        self.touched: dict[Ref, set[float]] = {}
+        self.relabelled = False
 
     # -- transactions ------------------------------------------------------------------------
 
@@ -278,6 +283,9 @@ class Index:
                 now_rank = after.get((r, id_))
                 if now_rank != rank:
                     self.left.append((ref_of(r), id_, rank, now_rank))
+                self.touched.setdefault(ref_of(r), set()).add(rank)
+            for (r, _), rank in after.items():
+                self.touched.setdefault(ref_of(r), set()).add(rank)
         old_refs = [r for r, _ in old_rows]
         new_refs = [r for r, _ in new.refs] if new is not None else []
         topics = {r for r in (*old_refs, *new_refs) if r.startswith("topic:")}
@@ -303,6 +311,7 @@ class Index:
             self._names.pop(r, None)
         for ref, before in names.items():
             if self._name(ref) != before:
+                self.relabelled = True
                 # The feed's title and every item's category label change: touch them all.
                 dirty.update(
                     ref_of(r)
@@ -348,6 +357,19 @@ class Index:
             "SELECT DISTINCT m.rank, m.id, m.source, f.digest, f.domain, f.topics FROM members m"
             f" JOIN files f ON f.source = m.source WHERE m.ref IN ({marks}) ORDER BY m.rank, m.id",
             [ref_text(r) for r in refs],
+        )
+        for rank, id_, source, digest, domain, topics in rows:
+            yield Member(rank, id_, source, digest, domain, marshal.loads(topics))
+
+    def members_between(self, refs: Sequence[Ref], lo: float, hi: float) -> Iterator[Member]:
+        """The members of these feeds (each article once) with lo <= rank < hi, in order:
+        one archive month's."""
+        marks = ",".join("?" * len(refs))
+        rows = self.db.execute(
+            "SELECT DISTINCT m.rank, m.id, m.source, f.digest, f.domain, f.topics FROM members m"
+            f" JOIN files f ON f.source = m.source WHERE m.ref IN ({marks})"
+            " AND m.rank>=? AND m.rank<? ORDER BY m.rank, m.id",
+            (*(ref_text(r) for r in refs), lo, hi),
         )
         for rank, id_, source, digest, domain, topics in rows:
             yield Member(rank, id_, source, digest, domain, marshal.loads(topics))
@@ -482,7 +504,7 @@ class Index:
 
     def archive_paths(self) -> list[str]:
         """Every archive document's path (no suffix)."""
-        return [p for (p,) in self.db.execute("SELECT path FROM archives")]
+        return [p for (p,) in self.db.execute("SELECT path FROM archives WHERE name<>''")]
 
     def archived_refs(self) -> set[Ref]:
         return {ref_of(r) for (r,) in self.db.execute("SELECT DISTINCT ref FROM archives")}
