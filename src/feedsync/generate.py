@@ -203,9 +203,13 @@ def _run(
         if ref not in paths:
             continue
         parts = feeds.parts(ref)
-        history = None
-        shown = select.shown(index.union_members(parts), now, cfg.max_items)
-        total = index.union_count(parts, now)
+        every = None  # the feed's whole history, when its archives are looked at whole
+        if cfg.archives and (whole or ref in moved or ref in force):
+            every = select.shown(index.union_members(parts), now, None)
+            shown, total = every[: cfg.max_items], len(every)  # read once: the newest lead it
+        else:
+            shown = select.shown(index.union_members(parts), now, cfg.max_items)
+            total = index.union_count(parts, now)
         plan = select.plan(
             ref,
             index.name(ref) if ref[0] is not FeedKind.CUSTOM else "",
@@ -218,13 +222,13 @@ def _run(
         )
         if cfg.archives:
             stored = index.archives(ref)
-            same_head = stored.get("", ("", b""))[1] == _archive_head(plan)
-            if whole or ref in moved or ref in force or not same_head:  # the whole history
-                every = select.shown(index.union_members(parts), now, None)
+            if every is None and stored.get("", ("", b""))[1] != _archive_head(plan):
+                every = select.shown(index.union_members(parts), now, None)  # a new shared head
+            if every is not None:
                 pages = archive.pages(paths[ref], archive.partition(every))
                 shelves[ref] = (pages, [page.name for page in pages])
             else:
-                shelves[ref] = _touched_months(index, ref, parts, paths[ref], now)
+                shelves[ref] = _touched_months(index, stored, parts, paths[ref], now)
             names = tuple(archive.path(paths[ref], n) for n in shelves[ref][1])
             history = model.History(prev=names[0] if names else None, archives=names)
             plan = dataclasses.replace(plan, history=history)
@@ -349,12 +353,16 @@ def _archive_head(plan: select.Plan) -> bytes:
 
 
 def _touched_months(
-    index: Index, ref: Ref, parts: Sequence[Ref], path: str, now: datetime
+    index: Index,
+    stored_archives: Mapping[str, object],
+    parts: Sequence[Ref],
+    path: str,
+    now: datetime,
 ) -> tuple[list[archive.Page], list[str]]:
     """An incremental run's archive work for one feed: the months its changes touched (and
     their neighbours, when a month came or went), read by their rank range, not the whole
     history. Returns those pages and every month the feed now has, newest first."""
-    stored = sorted((name for name in index.archives(ref) if name), reverse=True)
+    stored = sorted((name for name in stored_archives if name), reverse=True)
     ranks = set().union(*(index.touched.get(p, set()) for p in parts))
     months = {archive.period_of(r) for r in ranks}
     due = select.bound(now)
