@@ -246,14 +246,14 @@ def _atom_schema(rnc: Path):  # -> lxml.etree.RelaxNG
 
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """A 96 kB tmpfs mounted as the output folder `tmp_path/out`; always unmounted.
+    """A 192 kB tmpfs (48 pages) mounted as the output folder `tmp_path/out`; always unmounted.
 
     Needs root (mount); skips with that reason elsewhere. CI runs as root.
     """
     mount = tmp_path / "out"
     mount.mkdir()
     done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=96k,mode=0755", "tmpfs", str(mount)],
+        ["mount", "-t", "tmpfs", "-o", "size=192k,mode=0755", "tmpfs", str(mount)],
         capture_output=True,
         text=True,
     )

@@ -408,7 +408,7 @@ def test_an_unwritable_output_is_retried_with_backoff_and_old_feeds_stay(
     content, out = tmp_path / "in", tmp_path / "out"
     write_article(content, "a.md", title="Old")
     daemon = start()
-    real = writer_module.write_atomic
+    real = writer_module.stage
     failures = {"left": 2}
 
     def flaky(target, data):
@@ -417,7 +417,7 @@ def test_an_unwritable_output_is_retried_with_backoff_and_old_feeds_stay(
             raise OSError(28, "No space left on device")
         return real(target, data)
 
-    monkeypatch.setattr(writer_module, "write_atomic", flaky)
+    monkeypatch.setattr(writer_module, "stage", flaky)
     write_article(content, "a.md", title="New")
     wait_until(lambda: read_status(out).get("last_error"), 3, "the failure to be reported")
     assert titles(out / "all.atom") == ["Old"]

@@ -1,5 +1,7 @@
 """Disk faults on a real file system: a tiny tmpfs that fills up, then turns read-only.
 
+192 kB: a run needs room for its new files beside the old ones until it publishes them.
+
 Needs root (mount); skips with that reason elsewhere. CI runs as root.
 """
 
@@ -26,7 +28,7 @@ def test_a_full_disk_exits_3_and_leaves_the_old_feeds_whole(
     args = ["generate", "--content", str(content), "--output", str(small_disk)]
     assert main(args) == 0
     before = snapshot(small_disk)
-    for i in range(300):  # far more than 96 kB of feeds
+    for i in range(300):  # far more than 192 kB of feeds
         write_article(
             content, f"n{i}.md", title=f"New {i} " + "x" * 100, topics=[f"T{i}"], excerpt="y" * 400
         )
@@ -66,7 +68,7 @@ def test_a_full_disk_on_a_fresh_output_says_which_feeds_are_missing_and_lists_no
     tmp_path, small_disk, write_article, capsys
 ):
     content = tmp_path / "in"
-    for i in range(300):  # far more than 96 kB of feeds, and nothing there yet
+    for i in range(300):  # far more than 192 kB of feeds, and nothing there yet
         write_article(
             content,
             f"n{i:03}.md",

@@ -16,23 +16,63 @@ def feed(name: str, text: str = "x") -> bytes:
     return f"<{name} {text}/>".encode()
 
 
-def test_a_full_batch_is_on_disk_before_the_run_finishes(tmp_path: Path) -> None:
+def test_a_full_batch_leaves_memory_at_once_but_readers_see_it_only_when_the_run_ends(
+    tmp_path: Path,
+) -> None:
     plan = Output(tmp_path)
     names = [f"topics/t{i}.atom" for i in range(writeplan.WRITE_BATCH)]
     for name in names[:-1]:
         plan.add(name, feed(name))
         plan.batch_done()
-    assert not (tmp_path / "topics").exists(), "written before the batch was full"
+    assert not (tmp_path / "topics").exists(), "staged before the batch was full"
 
     plan.add(names[-1], feed(names[-1]))
     plan.batch_done()
 
+    assert plan.files == {}  # the bytes are on disk, in temp files beside their targets
+    staged = sorted(p.name for p in (tmp_path / "topics").iterdir())
+    assert len(staged) == len(names) and all(n.startswith(TEMP_PREFIX) for n in staged)
+    assert all(plan.has(n) for n in names)
+    assert not plan.has("topics/other.atom")
+
+    outcome = plan.finish(set())
+
+    assert sorted(outcome.written) == sorted(names)
     assert sorted(p.name for p in (tmp_path / "topics").iterdir()) == sorted(
         n.split("/")[1] for n in names
     )
-    assert plan.files == {}
-    assert all(plan.has(n) for n in names)
-    assert not plan.has("topics/other.atom")
+    assert (tmp_path / names[0]).read_bytes() == feed(names[0])
+
+
+def test_a_run_that_fails_part_way_publishes_nothing_and_leaves_no_temp_file(
+    tmp_path: Path, monkeypatch
+) -> None:
+    from feedsync import writer
+
+    (tmp_path / "topics").mkdir()
+    (tmp_path / "topics/t0.atom").write_bytes(b"old")
+    plan = Output(tmp_path)
+    for i in range(writeplan.WRITE_BATCH):
+        plan.add(f"topics/t{i}.atom", feed(str(i)))
+    plan.batch_done()
+    real = writer.stage
+
+    def full(target, data):
+        if target.name == "all.atom":
+            raise OSError(28, "No space left on device")
+        return real(target, data)
+
+    monkeypatch.setattr(writer, "stage", full)
+    plan.add("all.atom", feed("all"))
+    try:
+        plan.finish(set())
+    except Exception as exc:
+        assert "No space left" in str(exc)
+    else:
+        raise AssertionError("the failure was not reported")
+    assert [p.name for p in (tmp_path / "topics").iterdir()] == ["t0.atom"]
+    assert (tmp_path / "topics/t0.atom").read_bytes() == b"old"
+    assert plan.present() == set()
 
 
 def test_listings_are_written_after_every_feed(tmp_path: Path) -> None:

@@ -72,7 +72,7 @@ def test_a_failed_write_reports_and_keeps_the_old_file(tmp_path, monkeypatch):
     def full_disk(fd):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(os, "fsync", full_disk)
+    monkeypatch.setattr(os, "fdatasync", full_disk)
     with pytest.raises(OutputError, match="No space left"):
         sync(tmp_path, {"all.rss": b"new content"}, [""], ours)
     monkeypatch.undo()
@@ -84,11 +84,11 @@ def test_listings_are_written_after_the_feeds_they_link_to(tmp_path, monkeypatch
     import feedsync.writer as writer_module
 
     order = []
-    real = writer_module.write_atomic
+    real = os.replace
     monkeypatch.setattr(
-        writer_module,
-        "write_atomic",
-        lambda target, data: (order.append(target.name), real(target, data)),
+        writer_module.os,
+        "replace",
+        lambda tmp, target: (order.append(target.name), real(tmp, target)),
     )
     sync(
         tmp_path,

@@ -271,7 +271,7 @@ def _run(
             else:
                 outcome = output.finish(deletes | shelved)
         except OutputError as exc:
-            raise _not_written(exc, cfg, to_render, output.produced, fresh) from exc
+            raise _not_written(exc, cfg, to_render, output.present(), fresh) from exc
         phases.mark("write")
         written, unchanged, removed = outcome.written, outcome.unchanged, outcome.removed
         stamps: dict[str, Stamp | None] = {name: None for name in (*removed, *deletes, *shelved)}

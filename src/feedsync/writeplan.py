@@ -1,8 +1,11 @@
 """A run's files on their way to the output folder: what is written, what is removed.
 
-Rendered feeds are written in batches as they come, so output bytes never pile up in memory;
-the listings (index.html, feeds.opml) and removals go last, so a listing never links to a
-feed that is not there yet. What is removed depends on what the run knows:
+Rendered feeds are staged in batches as they come (written to temp files beside their
+targets), so output bytes never pile up in memory; at the end of the run all of them are made
+durable at once and renamed into place (`writer.Staging`), the listings (index.html,
+feeds.opml) after the feeds and the removals last, so a listing never links to a feed that is
+not there yet and a run that fails part way changes nothing. What is removed depends on
+what the run knows:
 - a fresh index (first run, cache lost) knows nothing of the folder: `sync` lists it and
   removes every file of ours that no feed wants and every temp file a killed run left;
 - a full walk has the listing of the managed folders (`outputs.on_disk`): the same clean-up
@@ -16,10 +19,11 @@ from collections.abc import Mapping, Set
 from pathlib import Path
 
 from feedsync import writer
+from feedsync.errors import OutputError
 from feedsync.outputs import LISTINGS, MANAGED_FOLDERS, archive_folders, ours
 from feedsync.scan import Stamp
 
-WRITE_BATCH = 300  # rendered files held before they are written
+WRITE_BATCH = 300  # rendered files held before they are staged
 
 
 class Output:
@@ -28,8 +32,9 @@ class Output:
     def __init__(self, out_dir: Path) -> None:
         self.out_dir = out_dir
         self.files: dict[str, bytes] = {}  # rendered, not written yet
-        self.produced: set[str] = set()  # written (or found the same) in an earlier batch
+        self.produced: set[str] = set()  # staged (or found the same) in an earlier batch
         self._batches: list[writer.Outcome] = []
+        self._staging = writer.Staging(out_dir)
 
     def add(self, name: str, data: bytes) -> None:
         self.files[name] = data
@@ -40,10 +45,25 @@ class Output:
             self.flush()
 
     def flush(self) -> None:
-        """Write what is rendered so far."""
-        self._batches.append(writer.apply(self.out_dir, self.files, ()))
+        """Stage what is rendered so far; it is published with the rest at the end."""
+        try:
+            written, unchanged = self._staging.add(self.files)
+        except OutputError:
+            self._staging.discard()
+            raise
+        except OSError as exc:
+            self._staging.discard()
+            raise writer.error(self.out_dir, exc) from exc
+        self._batches.append(writer.Outcome(tuple(written), tuple(unchanged), ()))
         self.produced.update(self.files)
         self.files.clear()
+
+    def present(self) -> set[str]:
+        """The files of this run a reader finds as rendered: those already the same, and the
+        others only once the run's end published them (a failure before discards them)."""
+        if self._staging.landed:
+            return self.produced | set(self.files)
+        return {name for batch in self._batches for name in batch.unchanged}
 
     def has(self, name: str) -> bool:
         return name in self.files or name in self.produced
@@ -58,6 +78,7 @@ class Output:
             ours,
             keep=desired | self.produced,
             last=LISTINGS,
+            staging=self._staging,
         )
         return self._total(last, last.removed)
 
@@ -70,13 +91,17 @@ class Output:
         temps = {n for n in on_disk if writer.leftover(n, ours) == "temp"}
         stale = {n for n in on_disk if n not in wanted and writer.leftover(n, ours) == "ours"}
         gone = {n for n in deletes if not self.has(n)}
-        last = writer.apply(self.out_dir, self.files, temps | stale | gone, last=LISTINGS)
+        last = writer.apply(
+            self.out_dir, self.files, temps | stale | gone, last=LISTINGS, staging=self._staging
+        )
         return self._total(last, tuple(n for n in last.removed if n not in temps))
 
     def finish(self, deletes: set[str]) -> writer.Outcome:
         """Write the rest and remove `deletes` (files of feeds that went or moved)."""
         removals = {n for n in deletes if not self.has(n)}
-        last = writer.apply(self.out_dir, self.files, removals, last=LISTINGS)
+        last = writer.apply(
+            self.out_dir, self.files, removals, last=LISTINGS, staging=self._staging
+        )
         return self._total(last, last.removed)
 
     def _total(self, last: writer.Outcome, removed: tuple[str, ...]) -> writer.Outcome:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ctypes
+import functools
+import itertools
 import logging
 import os
-import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,8 +16,8 @@ from feedsync.errors import OutputError
 log = logging.getLogger(__name__)
 
 TEMP_PREFIX = ".feedsync-tmp-"
-WRITE_THREADS = 8
-PARALLEL_WRITES_FROM = 16  # files; fewer are written one after the other
+GROUP_COMMIT_FROM = 16  # files; fewer are each fdatasync'ed rather than syncing the whole disk
+SYNC_THREADS = 8  # fdatasync calls in flight where there is no syncfs
 FILE_MODE = 0o644  # mkstemp makes 0600 files; web servers must be able to read feeds
 
 
@@ -77,21 +79,169 @@ def leftover(relative: str, ours: Callable[[str], bool]) -> str | None:
     return None
 
 
-def write_atomic(target: Path, data: bytes) -> None:
-    """Temp file in the same folder, fsync, rename: readers see the old file or the new one."""
-    fd, tmp = tempfile.mkstemp(
-        dir=target.parent, prefix=f"{TEMP_PREFIX}{os.getpid()}-{target.name}."
-    )
+_serial = itertools.count()
+
+
+def _temp_for(target: Path) -> tuple[str, int]:
+    """A new temp file beside `target`, open for writing: named for this process (so a later
+    run can tell an abandoned one from a live one) and created exclusively, never reused."""
+    while True:
+        tmp = f"{target.parent}/{TEMP_PREFIX}{os.getpid()}-{target.name}.{next(_serial)}"
+        try:
+            return tmp, os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, FILE_MODE)
+        except FileExistsError:  # left by an earlier process with our pid
+            continue
+
+
+def stage(target: Path, data: bytes) -> str:
+    """Write `data` to a temp file beside `target` (not yet durable); returns its path.
+
+    The seam every output file goes through: `Staging` makes them durable together and
+    renames them into place, so readers see the old file or the new one."""
+    tmp, fd = _temp_for(target)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
-            f.flush()
-            os.fchmod(f.fileno(), FILE_MODE)
-            os.fsync(f.fileno())
+            os.fchmod(f.fileno(), FILE_MODE)  # whatever the umask: web servers must read it
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return tmp
+
+
+def write_atomic(target: Path, data: bytes) -> None:
+    """One file on its own: temp file in the same folder, fsync, rename."""
+    tmp = stage(target, data)
+    try:
+        _datasync(tmp)
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _datasync(path: str) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        os.fdatasync(fd)
+    finally:
+        os.close(fd)
+
+
+def _syncfs(folder: Path) -> bool:
+    """Flush the whole file system `folder` is on (Linux `syncfs`): one call instead of an
+    fsync per file. False where the call does not exist; raises what it reports."""
+    libc = _libc()
+    if libc is None:
+        return False
+    fd = os.open(folder, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        if libc.syncfs(fd) != 0:
+            err = ctypes.get_errno()
+            raise OSError(err, os.strerror(err), str(folder))
+    finally:
+        os.close(fd)
+    return True
+
+
+@functools.cache
+def _libc() -> ctypes.CDLL | None:
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.syncfs  # noqa: B018  (present on Linux only)
+    except (OSError, AttributeError):
+        return None
+    return libc
+
+
+class Staging:
+    """A run's files on their way in, published together (group commit).
+
+    `add` compares each file with what is there and writes the changed ones to temp files
+    beside their targets; `publish` makes all of them durable at once (one `syncfs` on Linux,
+    else an fdatasync each, a few at a time), renames them into place (the `last` ones after
+    all the others) and fsyncs each folder once. Every file stays atomic and durable, at a
+    fraction of a per-file fsync's cost. On failure, `discard` removes the temp files.
+    """
+
+    def __init__(self, out_dir: Path) -> None:
+        self.out_dir = out_dir
+        self.targets: _Targets | None = None
+        self._made: set[Path] = set()
+        self._early: list[tuple[str, Path]] = []
+        self._late: list[tuple[str, Path]] = []
+        self.touched: set[Path] = set()
+        self.landed = False  # every staged file is in place
+
+    def resolve(self) -> _Targets:
+        if self.targets is None:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+            self.targets = _Targets(self.out_dir)
+        return self.targets
+
+    def add(
+        self, files: Mapping[str, bytes], last: Iterable[str] = ()
+    ) -> tuple[list[str], list[str]]:
+        """Stage the files whose bytes differ from what is there, in a stable order, the ones
+        in `last` to be renamed after all others. Returns (changed, unchanged) names."""
+        targets = self.resolve()
+        late = set(last)
+        written: list[str] = []
+        unchanged: list[str] = []
+        for relative in sorted(files, key=lambda r: (r in late, r)):
+            target = targets.get(relative)
+            data = files[relative]
+            if _same(target, data):
+                unchanged.append(relative)
+                continue
+            if target.parent not in self._made:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                self._made.add(target.parent)
+            tmp = stage(target, data)
+            (self._late if relative in late else self._early).append((tmp, target))
+            written.append(relative)
+        return written, unchanged
+
+    def publish(self) -> None:
+        """Make every staged file durable, then rename each into place (early, then late)."""
+        pending = [*self._early, *self._late]
+        if not pending:
+            self.landed = True
+            return
+        if len(pending) < GROUP_COMMIT_FROM:
+            for tmp, _ in pending:
+                _datasync(tmp)
+        elif not _syncfs(self.out_dir):
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(SYNC_THREADS) as pool:
+                list(pool.map(_datasync, (tmp for tmp, _ in pending)))
+        self._early, self._late = pending, []  # what `discard` still has to remove
+        for done, (tmp, target) in enumerate(pending):
+            try:
+                os.replace(tmp, target)
+            except BaseException:
+                del pending[:done]
+                raise
+            self.touched.add(target.parent)
+        pending.clear()
+        self.landed = True
+        self.sync_folders()
+
+    def sync_folders(self) -> None:
+        for folder in sorted(self.touched):
+            _fsync_dir(folder)
+        self.touched.clear()
+
+    def discard(self) -> None:
+        """Remove every temp file not yet renamed: a failed run leaves nothing behind."""
+        for tmp, _ in (*self._early, *self._late):
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+        self._early.clear()
+        self._late.clear()
 
 
 def probe(out_dir: Path) -> None:
@@ -100,7 +250,7 @@ def probe(out_dir: Path) -> None:
     try:
         write_atomic(out_dir / f"{TEMP_PREFIX}{os.getpid()}-probe", b"")
     except OSError as exc:
-        raise _error(out_dir, exc) from exc
+        raise error(out_dir, exc) from exc
     try:
         os.unlink(out_dir / f"{TEMP_PREFIX}{os.getpid()}-probe")
     except OSError:
@@ -130,7 +280,7 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def _error(out_dir: Path, exc: OSError) -> OutputError:
+def error(out_dir: Path, exc: OSError) -> OutputError:
     """The failure as one clause; `generate` adds what a reader finds in the folder."""
     return OutputError(
         f"cannot write to {out_dir}: {exc.strerror or exc}"
@@ -138,75 +288,39 @@ def _error(out_dir: Path, exc: OSError) -> OutputError:
     )
 
 
-def _write(
+def apply(
     out_dir: Path,
     files: Mapping[str, bytes],
-    written: list[str],
-    unchanged: list[str],
-    touched: set[Path],
-    last: Iterable[str],
-) -> _Targets:
-    """Write in a stable order, the files in `last` after the others (and before deletions),
-    so a page or list that links to feeds never links to one that is not there yet."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    targets = _Targets(out_dir)
-    late = set(last)
-
-    def one(relative: str) -> bool:
-        target = targets.get(relative)
-        data = files[relative]
-        if _same(target, data):
-            return False
-        target.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(target, data)
-        return True
-
-    # Creating, syncing and renaming files waits on the disk, not the CPU: a few threads
-    # overlap those waits. Files in `last` still go only after all the others are in place.
-    early = sorted(r for r in files if r not in late)
-    batches = [early, sorted(r for r in files if r in late)]
-    for batch in batches:
-        if len(batch) >= PARALLEL_WRITES_FROM:
-            from concurrent.futures import ThreadPoolExecutor
-
-            with ThreadPoolExecutor(WRITE_THREADS) as pool:
-                changed = list(pool.map(one, batch))
-        else:
-            changed = [one(r) for r in batch]
-        for relative, did in zip(batch, changed):
-            if did:
-                touched.add(targets.get(relative).parent)
-                written.append(relative)
-            else:
-                unchanged.append(relative)
-    return targets
-
-
-def apply(
-    out_dir: Path, files: Mapping[str, bytes], deletes: Iterable[str], last: Iterable[str] = ()
+    deletes: Iterable[str],
+    last: Iterable[str] = (),
+    staging: Staging | None = None,
 ) -> Outcome:
     """Write `files` and delete `deletes` (paths relative to `out_dir`); nothing else is looked at.
 
     The daemon's path: the work is proportional to what changed, not to the output folder.
+    `staging` holds files staged earlier in the same run: they are published with these.
     """
-    written: list[str] = []
-    unchanged: list[str] = []
+    staging = staging if staging is not None else Staging(out_dir)
     removed: list[str] = []
-    touched: set[Path] = set()
     try:
-        targets = _write(out_dir, files, written, unchanged, touched, last)
+        written, unchanged = staging.add(files, last)
+        staging.publish()
+        targets = staging.resolve()
         for relative in sorted(set(deletes)):
             target = targets.get(relative)
             try:
                 target.unlink()
             except FileNotFoundError:
                 continue
-            touched.add(target.parent)
+            staging.touched.add(target.parent)
             removed.append(relative)
-        for folder in sorted(touched):
-            _fsync_dir(folder)
+        staging.sync_folders()
+    except OutputError:
+        staging.discard()
+        raise
     except OSError as exc:
-        raise _error(out_dir, exc) from exc
+        staging.discard()
+        raise error(out_dir, exc) from exc
     return Outcome(tuple(written), tuple(unchanged), tuple(removed))
 
 
@@ -217,6 +331,7 @@ def sync(
     ours: Callable[[str], bool],
     keep: Iterable[str] = (),
     last: Iterable[str] = (),
+    staging: Staging | None = None,
 ) -> Outcome:
     """Write `files`, then make the managed folders hold nothing else of ours but `keep`.
 
@@ -224,12 +339,12 @@ def sync(
     belong to feedsync: those neither written nor kept are removed, as are temp files a killed
     run left. Anything else in the folder is left alone.
     """
-    written: list[str] = []
-    unchanged: list[str] = []
+    staging = staging if staging is not None else Staging(out_dir)
     removed: list[str] = []
-    touched: set[Path] = set()
     try:
-        targets = _write(out_dir, files, written, unchanged, touched, last)
+        written, unchanged = staging.add(files, last)
+        staging.publish()
+        targets = staging.resolve()
         wanted = {targets.get(r) for r in (*files, *keep)}
         for name in sorted(set(managed)):
             where = out_dir / name if name else out_dir
@@ -242,13 +357,14 @@ def sync(
                 stale_temp = kind == "temp"
                 if stale_temp or entry.resolve() not in wanted:
                     entry.unlink()
-                    touched.add(where)
+                    staging.touched.add(where)
                     if not stale_temp:
                         removed.append(entry.relative_to(out_dir).as_posix())
-        for folder in sorted(touched):
-            _fsync_dir(folder)
+        staging.sync_folders()
     except OutputError:
+        staging.discard()
         raise
     except OSError as exc:
-        raise _error(out_dir, exc) from exc
+        staging.discard()
+        raise error(out_dir, exc) from exc
     return Outcome(tuple(written), tuple(unchanged), tuple(removed))
