@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from html import escape
 from typing import Any
 
@@ -19,11 +20,16 @@ SUFFIX = ".atom"
 class AtomWriter(XmlWriter):
     close = b"</feed>"
     indent = b"  "
+    suffix = SUFFIX
+    tombstones = True
 
-    def head(self, feed: Feed) -> bytes:
-        fg = generator(feed, self.site, MEDIA_TYPE, SUFFIX, rss=False)
+    def build(self, feed: Feed, when: datetime, icon: str | None) -> bytes:
+        fg = generator(feed, self.site, MEDIA_TYPE, SUFFIX, rss=False, when=when, icon=icon)
         data: bytes = fg.atom_str(pretty=True, encoding="UTF-8", xml_declaration=True)
         return history(data, feed, None, ())
+
+    def date_text(self, when: datetime) -> str:
+        return when.isoformat()  # updated, as feedgen writes it
 
     def document(self, feed: Feed, entries: Sequence[bytes]) -> bytes:
         """The feed with its tombstones (RFC 6721) before the first entry: the RFC 4287

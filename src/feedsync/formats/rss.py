@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from feedsync.formats.common import Format
@@ -16,14 +17,21 @@ CONTENT_ENCODED = "{http://purl.org/rss/1.0/modules/content/}encoded"
 class RssWriter(XmlWriter):
     close = b"  </channel>"
     indent = b"    "
+    suffix = SUFFIX
+    tombstones = False
 
-    def head(self, feed: Feed) -> bytes:
-        fg = generator(feed, self.site, MEDIA_TYPE, SUFFIX, rss=True)
+    def build(self, feed: Feed, when: datetime, icon: str | None) -> bytes:
+        fg = generator(feed, self.site, MEDIA_TYPE, SUFFIX, rss=True, when=when, icon=icon)
         data: bytes = fg.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True)
         # feedgen writes only the self link into RSS; WebSub's hub and RFC 5005's links go
         # beside it as atom:link.
         links = [link for link in fg.link() if link.get("rel") in RSS_ATOM_LINKS]
         return history(data, feed, "channel", links)
+
+    def date_text(self, when: datetime) -> str:
+        from feedgen.util import formatRFC2822
+
+        return str(formatRFC2822(when))  # lastBuildDate, as feedgen writes it
 
     def element(self, fe: Any) -> Any:
         item = fe.rss_entry()

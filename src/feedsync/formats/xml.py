@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
 from functools import cache
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from feedsync.formats.common import (
     Site,
@@ -27,7 +30,7 @@ from feedsync.formats.common import (
     updated,
     url_for,
 )
-from feedsync.model import Article, Feed, FeedKind
+from feedsync.model import Article, Feed, FeedKind, History
 
 if TYPE_CHECKING:
     from lxml import etree
@@ -130,8 +133,18 @@ def feed_entry(article: Article, labels: tuple[str, ...], default_type: str) -> 
     return fe
 
 
-def generator(feed: Feed, site: Site, media_type: str, suffix: str, *, rss: bool) -> Any:
-    """The feed without entries as a feedgen FeedGenerator; nothing in it says "now"."""
+def generator(
+    feed: Feed,
+    site: Site,
+    media_type: str,
+    suffix: str,
+    *,
+    rss: bool,
+    when: datetime,
+    icon: str | None,
+) -> Any:
+    """The feed without entries as a feedgen FeedGenerator, `when` its updated time and
+    `icon` its icon (see `XmlWriter.head`); nothing in it says "now"."""
     from feedgen.feed import FeedGenerator
 
     fg = FeedGenerator()
@@ -155,35 +168,118 @@ def generator(feed: Feed, site: Site, media_type: str, suffix: str, *, rss: bool
             fg.link(href=url_for(site, where + suffix), rel=rel, type=media_type)
     # Last: feedgen takes the last link as the RSS channel's <link>.
     fg.link(href=alternate(feed, site), rel="alternate", type="text/html")
-    icon = feed_icon(feed, site)
     if icon:
         fg.icon(icon)  # Atom only
         fg.logo(icon)  # Atom logo, and RSS image (url, with the channel's title and link)
     fg.generator("feedsync")
-    fg.updated(updated(feed, tombstones=not rss))
+    fg.updated(when)
     return fg
 
 
 EMPTY = Feed(FeedKind.ALL, "", "", "all", ())  # a feed with no entries: the head alone
 
 
+# Stand-ins an archive head is first built with, then replaced by each document's own values.
+_SELF = "feedsync-stand-in/self"
+_PREV = "feedsync-stand-in/prev"
+_NEXT = "feedsync-stand-in/next"
+_WHEN = datetime(1901, 2, 3, 4, 5, 6, tzinfo=timezone.utc)
+MAX_TEMPLATES = 20_000  # archive heads kept (a few per feed)
+
+
+@dataclass(frozen=True, slots=True)
+class _Template:
+    """An archive head as feedgen built it, cut where the stand-ins are."""
+
+    parts: tuple[bytes, ...]  # text, stand-in, text, stand-in, ..., text
+
+    @classmethod
+    def of(cls, data: bytes, stand_ins: Mapping[bytes, int]) -> _Template | None:
+        """None when a stand-in is not there exactly as often as expected (an operator's
+        title that happens to contain one, say): such feeds keep feedgen for every head."""
+        if any(data.count(s) != n for s, n in stand_ins.items()):
+            return None
+        pattern = re.compile(b"(" + b"|".join(re.escape(s) for s in stand_ins) + b")")
+        return cls(tuple(pattern.split(data)))
+
+    def fill(self, values: Mapping[bytes, bytes]) -> bytes:
+        parts = list(self.parts)
+        for i in range(1, len(parts), 2):
+            parts[i] = values[parts[i]]
+        return b"".join(parts)
+
+
 class XmlWriter:
     """Renders a feed as its pretty-printed head with entries spliced in as bytes.
 
-    Subclasses say how feedgen gives the head and an entry element, where entries go (before
-    `close`) and how deep they are indented there (`indent`).
+    Subclasses say how feedgen gives the head (`build`) and an entry element, where entries go
+    (before `close`), how deep they are indented there (`indent`), and how the head writes its
+    updated time (`date_text`, as feedgen does).
     """
 
     close: bytes
     indent: bytes
+    suffix: str
+    tombstones: bool  # does `updated` account for tombstones in this format
 
     def __init__(self, site: Site) -> None:
         self.site = site
         self._nsmap: dict[str, str] | None = None
+        self._templates: dict[tuple[object, ...], _Template | None] = {}
+
+    def build(self, feed: Feed, when: datetime, icon: str | None) -> bytes:
+        """The feed document without entries, pretty-printed, as feedgen makes it."""
+        raise NotImplementedError
+
+    def date_text(self, when: datetime) -> str:
+        raise NotImplementedError
 
     def head(self, feed: Feed) -> bytes:
-        """The feed document without entries, pretty-printed."""
-        raise NotImplementedError
+        """The feed document without entries, pretty-printed.
+
+        A feed's archive documents differ in their head only by their self, prev-archive and
+        next-archive links and their updated time: feedgen builds one head per feed (and per
+        set of links) with stand-ins for those, and each document fills in its own. The bytes
+        are feedgen's (tests/test_properties.py compares the two on random feeds); a feed has
+        dozens of archives, and a feedgen round trip costs more than the document's entries.
+        """
+        when = updated(feed, tombstones=self.tombstones)
+        icon = feed_icon(feed, self.site)
+        history = feed.history
+        if history.current is None:  # a subscription document: one of a kind
+            return self.build(feed, when, icon)
+        key = (
+            *(feed.kind, feed.key, feed.name, feed.link, feed.title, feed.description),
+            *(feed.icon, icon, history.current, history.prev is None, history.next is None),
+        )
+        if key not in self._templates:
+            if len(self._templates) >= MAX_TEMPLATES:  # a long-lived daemon's renamed feeds
+                self._templates.clear()
+            stand_in = replace(
+                feed,
+                path=_SELF,
+                history=History(
+                    prev=_PREV if history.prev else None,
+                    next=_NEXT if history.next else None,
+                    current=history.current,
+                ),
+            )
+            counts = {_SELF.encode(): 1, self.date_text(_WHEN).encode(): 1}
+            counts.update({_PREV.encode(): 1} if history.prev else {})
+            counts.update({_NEXT.encode(): 1} if history.next else {})
+            self._templates[key] = _Template.of(self.build(stand_in, _WHEN, icon), counts)
+        template = self._templates[key]
+        if template is None:
+            return self.build(feed, when, icon)
+        values = {
+            _SELF.encode(): quote(feed.path, safe="/").encode(),
+            self.date_text(_WHEN).encode(): self.date_text(when).encode(),
+        }
+        if history.prev:
+            values[_PREV.encode()] = quote(history.prev, safe="/").encode()
+        if history.next:
+            values[_NEXT.encode()] = quote(history.next, safe="/").encode()
+        return template.fill(values)
 
     def element(self, fe: Any) -> etree._Element:
         """The entry element feedgen makes for this format."""
