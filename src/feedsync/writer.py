@@ -167,7 +167,8 @@ class Staging:
     def __init__(self, out_dir: Path) -> None:
         self.out_dir = out_dir
         self.targets: _Targets | None = None
-        self._made: set[Path] = set()
+        self._made: set[Path] = set()  # folders known to exist
+        self._new: set[Path] = set()  # of those, the ones this run created
         self._early: list[tuple[str, Path]] = []
         self._late: list[tuple[str, Path]] = []
         self.touched: set[Path] = set()
@@ -191,12 +192,17 @@ class Staging:
         for relative in sorted(files, key=lambda r: (r in late, r)):
             target = targets.get(relative)
             data = files[relative]
-            if _same(target, data):
+            folder = target.parent
+            if folder not in self._made:
+                try:
+                    folder.mkdir(parents=True)
+                    self._new.add(folder)  # empty: nothing in it to compare with
+                except FileExistsError:
+                    pass
+                self._made.add(folder)
+            if folder not in self._new and _same(target, data):
                 unchanged.append(relative)
                 continue
-            if target.parent not in self._made:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                self._made.add(target.parent)
             tmp = stage(target, data)
             (self._late if relative in late else self._early).append((tmp, target))
             written.append(relative)
@@ -350,16 +356,19 @@ def sync(
             where = out_dir / name if name else out_dir
             if not where.is_dir() or where.is_symlink():
                 continue
-            for entry in sorted(where.iterdir()):
+            real = where.resolve()
+            with os.scandir(where) as found:
+                entries = sorted(found, key=lambda e: e.name)
+            for entry in entries:
                 kind = leftover(f"{name}/{entry.name}" if name else entry.name, ours)
-                if not entry.is_file() or entry.is_symlink() or kind is None:
+                if kind is None or not entry.is_file(follow_symlinks=False):
                     continue
                 stale_temp = kind == "temp"
-                if stale_temp or entry.resolve() not in wanted:
-                    entry.unlink()
+                if stale_temp or real / entry.name not in wanted:
+                    os.unlink(entry.path)
                     staging.touched.add(where)
                     if not stale_temp:
-                        removed.append(entry.relative_to(out_dir).as_posix())
+                        removed.append(f"{name}/{entry.name}" if name else entry.name)
         staging.sync_folders()
     except OutputError:
         staging.discard()

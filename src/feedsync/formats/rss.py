@@ -11,6 +11,8 @@ from feedsync.model import Feed
 
 MEDIA_TYPE = "application/rss+xml"
 SUFFIX = ".rss"
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 CONTENT_ENCODED = "{http://purl.org/rss/1.0/modules/content/}encoded"
 
 
@@ -29,9 +31,12 @@ class RssWriter(XmlWriter):
         return history(data, feed, "channel", links)
 
     def date_text(self, when: datetime) -> str:
-        from feedgen.util import formatRFC2822
-
-        return str(formatRFC2822(when))  # lastBuildDate, as feedgen writes it
+        """lastBuildDate as feedgen writes it (`formatRFC2822`: strftime under the C locale),
+        without its three process-wide `setlocale` calls."""
+        return (
+            f"{_DAYS[when.weekday()]}, {when.day:02d} {_MONTHS[when.month - 1]} {when.year}"
+            f" {when:%H:%M:%S %z}"
+        )
 
     def element(self, fe: Any) -> Any:
         item = fe.rss_entry()

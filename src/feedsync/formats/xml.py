@@ -189,20 +189,37 @@ MAX_TEMPLATES = 20_000  # archive heads kept (a few per feed)
 
 @dataclass(frozen=True, slots=True)
 class _Template:
-    """An archive head as feedgen built it, cut where the stand-ins are."""
+    """An archive head as feedgen built it with both RFC 5005 links, cut where the stand-ins
+    are; a link a document lacks is its own line in the pretty-printed head, left out."""
 
-    parts: tuple[bytes, ...]  # text, stand-in, text, stand-in, ..., text
+    parts: tuple[bytes, ...]  # text, stand-in, text, stand-in, ..., text (a line per link)
 
     @classmethod
-    def of(cls, data: bytes, stand_ins: Mapping[bytes, int]) -> _Template | None:
-        """None when a stand-in is not there exactly as often as expected (an operator's
-        title that happens to contain one, say): such feeds keep feedgen for every head."""
-        if any(data.count(s) != n for s, n in stand_ins.items()):
+    def of(
+        cls, data: bytes, stand_ins: Sequence[bytes], optional: Sequence[bytes]
+    ) -> _Template | None:
+        """None when a stand-in is not there exactly once, or an optional one's line holds
+        more than its link (an operator's title that happens to contain one, say): such
+        feeds keep feedgen for every head."""
+        if any(data.count(s) != 1 for s in (*stand_ins, *optional)):
             return None
-        pattern = re.compile(b"(" + b"|".join(re.escape(s) for s in stand_ins) + b")")
+        cuts = []
+        for stand_in in optional:
+            at = data.index(stand_in)
+            start, end = data.rindex(b"\n", 0, at) + 1, data.index(b"\n", at) + 1
+            line = data[start:end]
+            if not (line.lstrip(b" ").startswith(b"<") and line.endswith(b"/>\n")):
+                return None
+            cuts.append(line)
+        pattern = re.compile(b"(" + b"|".join(re.escape(s) for s in (*stand_ins, *cuts)) + b")")
         return cls(tuple(pattern.split(data)))
 
+    def line(self, stand_in: bytes) -> bytes:
+        """The line of the head that holds this optional stand-in."""
+        return next(p for p in self.parts[1::2] if stand_in in p)
+
     def fill(self, values: Mapping[bytes, bytes]) -> bytes:
+        """`values` maps each stand-in (and each optional link's line) to its bytes."""
         parts = list(self.parts)
         for i in range(1, len(parts), 2):
             parts[i] = values[parts[i]]
@@ -238,8 +255,8 @@ class XmlWriter:
         """The feed document without entries, pretty-printed.
 
         A feed's archive documents differ in their head only by their self, prev-archive and
-        next-archive links and their updated time: feedgen builds one head per feed (and per
-        set of links) with stand-ins for those, and each document fills in its own. The bytes
+        next-archive links and their updated time: feedgen builds one head per feed with
+        stand-ins for those, and each document fills in its own (or leaves a link out). The bytes
         are feedgen's (tests/test_properties.py compares the two on random feeds); a feed has
         dozens of archives, and a feedgen round trip costs more than the document's entries.
         """
@@ -250,24 +267,15 @@ class XmlWriter:
             return self.build(feed, when, icon)
         key = (
             *(feed.kind, feed.key, feed.name, feed.link, feed.title, feed.description),
-            *(feed.icon, icon, history.current, history.prev is None, history.next is None),
+            *(feed.icon, icon, history.current),
         )
         if key not in self._templates:
             if len(self._templates) >= MAX_TEMPLATES:  # a long-lived daemon's renamed feeds
                 self._templates.clear()
-            stand_in = replace(
-                feed,
-                path=_SELF,
-                history=History(
-                    prev=_PREV if history.prev else None,
-                    next=_NEXT if history.next else None,
-                    current=history.current,
-                ),
-            )
-            counts = {_SELF.encode(): 1, self.date_text(_WHEN).encode(): 1}
-            counts.update({_PREV.encode(): 1} if history.prev else {})
-            counts.update({_NEXT.encode(): 1} if history.next else {})
-            self._templates[key] = _Template.of(self.build(stand_in, _WHEN, icon), counts)
+            links = History(prev=_PREV, next=_NEXT, current=history.current)
+            data = self.build(replace(feed, path=_SELF, history=links), _WHEN, icon)
+            stand_ins = (_SELF.encode(), self.date_text(_WHEN).encode())
+            self._templates[key] = _Template.of(data, stand_ins, (_PREV.encode(), _NEXT.encode()))
         template = self._templates[key]
         if template is None:
             return self.build(feed, when, icon)
@@ -275,10 +283,11 @@ class XmlWriter:
             _SELF.encode(): quote(feed.path, safe="/").encode(),
             self.date_text(_WHEN).encode(): self.date_text(when).encode(),
         }
-        if history.prev:
-            values[_PREV.encode()] = quote(history.prev, safe="/").encode()
-        if history.next:
-            values[_NEXT.encode()] = quote(history.next, safe="/").encode()
+        for stand_in, where in ((_PREV, history.prev), (_NEXT, history.next)):
+            line = template.line(stand_in.encode())
+            values[line] = (
+                line.replace(stand_in.encode(), quote(where, safe="/").encode()) if where else b""
+            )
         return template.fill(values)
 
     def element(self, fe: Any) -> etree._Element:
