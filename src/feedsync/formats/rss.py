@@ -38,6 +38,10 @@ class RssWriter(XmlWriter):
             f" {when:%H:%M:%S %z}"
         )
 
+    def entry_date_text(self, when: datetime, which: str) -> str:
+        # feedgen writes an item's pubDate only; `updated` never shows in RSS
+        return self.date_text(when)
+
     def element(self, fe: Any) -> Any:
         item = fe.rss_entry()
         if fe.description() is None:
