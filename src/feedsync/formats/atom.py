@@ -20,7 +20,6 @@ SUFFIX = ".atom"
 class AtomWriter(XmlWriter):
     close = b"</feed>"
     indent = b"  "
-    suffix = SUFFIX
     tombstones = True
 
     def build(self, feed: Feed, when: datetime, icon: str | None) -> bytes:

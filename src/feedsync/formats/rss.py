@@ -19,7 +19,6 @@ CONTENT_ENCODED = "{http://purl.org/rss/1.0/modules/content/}encoded"
 class RssWriter(XmlWriter):
     close = b"  </channel>"
     indent = b"    "
-    suffix = SUFFIX
     tombstones = False
 
     def build(self, feed: Feed, when: datetime, icon: str | None) -> bytes:

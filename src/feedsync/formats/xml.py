@@ -214,28 +214,16 @@ _UPDATED = datetime(1902, 3, 4, 5, 6, 7, tzinfo=timezone.utc)
 _ENTRY_TOKEN = re.compile(rb"Qz7standin[a-z0-9_]+Qz7")
 
 
-def _escape_text(text: str) -> str:
-    """Element text as lxml writes it."""
-    if "&" in text:
-        text = text.replace("&", "&amp;")
-    if "<" in text:
-        text = text.replace("<", "&lt;")
-    if ">" in text:
-        text = text.replace(">", "&gt;")
-    if "\r" in text:
-        text = text.replace("\r", "&#13;")
-    return text
+# What lxml writes for a character in element text, and also in an attribute value.
+_TEXT_ESCAPES = (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ("\r", "&#13;"))
+_ATTRIBUTE_ESCAPES = (*_TEXT_ESCAPES, ('"', "&quot;"), ("\n", "&#10;"), ("\t", "&#9;"))
 
 
-def _escape_attribute(text: str) -> str:
-    """An attribute value as lxml writes it (between double quotes)."""
-    text = _escape_text(text)
-    if '"' in text:
-        text = text.replace('"', "&quot;")
-    if "\n" in text:
-        text = text.replace("\n", "&#10;")
-    if "\t" in text:
-        text = text.replace("\t", "&#9;")
+def _escape(text: str, escapes: Sequence[tuple[str, str]]) -> str:
+    """`text` as lxml writes it where `escapes` apply (& first, so nothing is escaped twice)."""
+    for char, entity in escapes:
+        if char in text:
+            text = text.replace(char, entity)
     return text
 
 
@@ -281,7 +269,7 @@ class _EntryTemplate:
         out = [self.parts[0]]
         for (name, attribute), after in zip(self.places, self.parts[1:], strict=True):
             value = texts[name]
-            out.append(_escape_attribute(value) if attribute else _escape_text(value))
+            out.append(_escape(value, _ATTRIBUTE_ESCAPES if attribute else _TEXT_ESCAPES))
             out.append(after)
         return "".join(out).encode("utf-8")
 
@@ -389,7 +377,6 @@ class XmlWriter:
 
     close: bytes
     indent: bytes
-    suffix: str
     tombstones: bool  # does `updated` account for tombstones in this format
 
     def __init__(self, site: Site) -> None:
